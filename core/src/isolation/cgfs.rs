@@ -1,0 +1,180 @@
+//! File helpers for cgroupfs: checked writes, read-back, rmdir with retries,
+//! and the per-manager directory naming used to find stale groups.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Writes `value` to `dir/file`, naming the file in the error.
+pub(crate) fn write(dir: &Path, file: &str, value: &str) -> Result<(), String> {
+    let p = dir.join(file);
+    fs::write(&p, value).map_err(|e| format!("cannot write {value:?} to {}: {e}", p.display()))
+}
+
+/// Reads `dir/file` trimmed.
+pub(crate) fn read(dir: &Path, file: &str) -> Result<String, String> {
+    let p = dir.join(file);
+    fs::read_to_string(&p)
+        .map(|s| s.trim().to_string())
+        .map_err(|e| format!("cannot read {}: {e}", p.display()))
+}
+
+/// Reads a number from `dir/file` (`max` counts as `u64::MAX`); 0 when missing.
+pub(crate) fn read_u64(dir: &Path, file: &str) -> u64 {
+    match read(dir, file) {
+        Ok(s) if s == "max" => u64::MAX,
+        Ok(s) => s.parse().unwrap_or(0),
+        Err(_) => 0,
+    }
+}
+
+/// Finds `key value` in a flat-keyed file such as `memory.events` or `cpu.stat`.
+pub(crate) fn keyed(dir: &Path, file: &str, key: &str) -> Option<u64> {
+    let text = fs::read_to_string(dir.join(file)).ok()?;
+    text.lines().find_map(|l| {
+        let mut it = l.split_whitespace();
+        (it.next() == Some(key)).then(|| it.next()?.parse().ok())?
+    })
+}
+
+/// Writes then reads back, failing when the kernel kept something else.
+/// `accept` decides whether the read value matches.
+pub(crate) fn write_checked(
+    dir: &Path,
+    file: &str,
+    value: &str,
+    accept: impl Fn(&str) -> bool,
+) -> Result<(), String> {
+    write(dir, file, value)?;
+    let got = read(dir, file)?;
+    if accept(&got) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} reads back {got:?} after writing {value:?}",
+            dir.join(file).display()
+        ))
+    }
+}
+
+/// Pids listed in `dir/cgroup.procs`.
+pub(crate) fn procs(dir: &Path) -> Vec<i32> {
+    fs::read_to_string(dir.join("cgroup.procs"))
+        .map(|s| s.lines().filter_map(|l| l.trim().parse().ok()).collect())
+        .unwrap_or_default()
+}
+
+/// rmdir with retries on EBUSY (runc: 10 tries from 1 ms, doubling), removing
+/// child groups first. A missing directory is success.
+pub(crate) fn remove_dir(dir: &Path) -> io::Result<()> {
+    if let Ok(entries) = fs::read_dir(dir) {
+        for e in entries.flatten() {
+            if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                remove_dir(&e.path())?;
+            }
+        }
+    }
+    let mut delay = Duration::from_millis(1);
+    let mut last = None;
+    for _ in 0..10 {
+        match fs::remove_dir(dir) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => last = Some(e),
+        }
+        std::thread::sleep(delay);
+        delay *= 2;
+    }
+    Err(last.unwrap_or_else(|| io::Error::other("rmdir failed")))
+}
+
+/// Sends SIGKILL to each pid; reaps those that are our own children
+/// (orphans re-parented to us as child subreaper).
+pub(crate) fn kill_and_reap(pids: &[i32]) {
+    for &p in pids {
+        unsafe {
+            libc::kill(p, libc::SIGKILL);
+        }
+    }
+    reap(pids);
+}
+
+/// Reaps pids that are zombie children of this process; leaves others alone.
+pub(crate) fn reap(pids: &[i32]) {
+    for &p in pids {
+        unsafe {
+            let mut status = 0;
+            libc::waitpid(p, &mut status, libc::WNOHANG);
+        }
+    }
+}
+
+/// The start time (clock ticks since boot) of a process, from `/proc/PID/stat`.
+pub(crate) fn process_start_time(pid: u32) -> Option<u64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Field 22, counted after the ")" that ends the command name.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// The directory name of this manager instance: `mgr-PID-STARTTIME`.
+pub(crate) fn manager_dir_name() -> String {
+    let pid = std::process::id();
+    format!("mgr-{pid}-{}", process_start_time(pid).unwrap_or(0))
+}
+
+/// True when a `mgr-PID-START` directory belongs to a process that is gone.
+pub(crate) fn manager_dir_is_stale(name: &str) -> bool {
+    let mut parts = name.strip_prefix("mgr-").unwrap_or("").splitn(2, '-');
+    let (Some(pid), Some(start)) = (parts.next(), parts.next()) else {
+        return false;
+    };
+    let (Ok(pid), Ok(start)) = (pid.parse::<u32>(), start.parse::<u64>()) else {
+        return false;
+    };
+    process_start_time(pid) != Some(start)
+}
+
+/// Stale manager directories under `parent`.
+pub(crate) fn stale_manager_dirs(parent: &Path) -> Vec<PathBuf> {
+    fs::read_dir(parent)
+        .map(|rd| {
+            rd.flatten()
+                .filter(|e| {
+                    let name = e.file_name();
+                    let name = name.to_string_lossy();
+                    name.starts_with("mgr-") && manager_dir_is_stale(&name)
+                })
+                .map(|e| e.path())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Own cgroup paths from `/proc/self/cgroup`: `(controllers, path)` per line.
+pub(crate) fn own_cgroups() -> Vec<(String, String)> {
+    fs::read_to_string("/proc/self/cgroup")
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            let mut it = l.splitn(3, ':');
+            let _id = it.next()?;
+            let ctrls = it.next()?.to_string();
+            let path = it.next()?.to_string();
+            Some((ctrls, path))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_manager_dir_is_not_stale() {
+        assert!(!manager_dir_is_stale(&manager_dir_name()));
+        assert!(manager_dir_is_stale("mgr-999999999-1"));
+        assert!(!manager_dir_is_stale("something-else"));
+    }
+}

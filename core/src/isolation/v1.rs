@@ -1,0 +1,285 @@
+//! cgroup v1: one group per controller (memory, cpu, cpuacct, pids, freezer),
+//! each nested under the manager's own group in that hierarchy.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use super::cgfs;
+use super::{JobGroup, Sample, CPU_PERIOD_US, PARENT_DIR};
+use crate::state::{IsolationKind, ResourceStats};
+use crate::ResourceLimits;
+
+const REQUIRED: [&str; 3] = ["memory", "cpu", "pids"];
+const OPTIONAL: [&str; 2] = ["cpuacct", "freezer"];
+
+/// The manager's groups in each v1 hierarchy.
+#[derive(Debug)]
+pub(crate) struct V1Root {
+    /// `(controller, <mount>/<own>/claude-jobs)`.
+    parents: Vec<(&'static str, PathBuf)>,
+    mgr_name: String,
+}
+
+impl V1Root {
+    /// Finds the v1 hierarchies and this process's place in them. `None` when
+    /// there is no v1 memory hierarchy.
+    pub(crate) fn detect() -> Option<Result<V1Root, String>> {
+        let mounts = cgroups_rs::fs::hierarchies::mountinfo_self();
+        let own = cgfs::own_cgroups();
+        let mount_of = |ctrl: &str| {
+            mounts.iter().find(|m| {
+                m.fs_type.0 == "cgroup" && m.super_opts.iter().any(|o| o == ctrl)
+            })
+        };
+        mount_of("memory")?;
+        let mut parents = Vec::new();
+        for ctrl in REQUIRED.iter().chain(OPTIONAL.iter()) {
+            let Some(m) = mount_of(ctrl) else {
+                if REQUIRED.contains(ctrl) {
+                    return Some(Err(format!("the v1 {ctrl} controller is not mounted")));
+                }
+                continue;
+            };
+            let own_path = own
+                .iter()
+                .find(|(c, _)| c.split(',').any(|c| c == *ctrl))
+                .map(|(_, p)| p.clone())
+                .unwrap_or_else(|| "/".into());
+            let rel = Path::new(&own_path)
+                .strip_prefix(&m.mount_root)
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|_| PathBuf::from(own_path.trim_start_matches('/')));
+            parents.push((*ctrl, m.mount_point.join(rel).join(PARENT_DIR)));
+        }
+        Some(Ok(V1Root {
+            parents,
+            mgr_name: cgfs::manager_dir_name(),
+        }))
+    }
+
+    /// Creates this manager's directories (and so checks we may write there).
+    pub(crate) fn prepare(&self) -> Result<(), String> {
+        for (ctrl, parent) in &self.parents {
+            std::fs::create_dir_all(parent.join(&self.mgr_name)).map_err(|e| {
+                format!(
+                    "cannot create the {ctrl} cgroup {}: {e} (run as root, or give this user a writable cgroup subtree)",
+                    parent.join(&self.mgr_name).display()
+                )
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Kills and removes groups left by managers that are gone. Returns how many
+    /// job groups were swept.
+    pub(crate) fn sweep_stale(&self) -> usize {
+        let mut swept = 0;
+        // Kill through the first hierarchy (memory): every job process is in all of them.
+        if let Some((_, parent)) = self.parents.first() {
+            for mgr in cgfs::stale_manager_dirs(parent) {
+                for job in subdirs(&mgr) {
+                    let name = job.file_name().unwrap_or_default().to_owned();
+                    let group = self.group_at(|p| p.join(mgr.file_name().unwrap()).join(&name));
+                    group.kill_all();
+                    swept += 1;
+                }
+            }
+        }
+        for (_, parent) in &self.parents {
+            for mgr in cgfs::stale_manager_dirs(parent) {
+                let _ = cgfs::remove_dir(&mgr);
+            }
+        }
+        swept
+    }
+
+    fn group_at(&self, f: impl Fn(&Path) -> PathBuf) -> V1Group {
+        let mut dirs: Vec<(&'static str, PathBuf)> = Vec::new();
+        for (ctrl, parent) in &self.parents {
+            dirs.push((ctrl, f(parent)));
+        }
+        V1Group { dirs }
+    }
+
+    /// Creates the job's groups and writes (then reads back) the limits.
+    pub(crate) fn create(&self, name: &str, limits: &ResourceLimits) -> Result<V1Group, String> {
+        let group = self.group_at(|p| p.join(&self.mgr_name).join(name));
+        for dir in group.unique_dirs() {
+            std::fs::create_dir(&dir)
+                .or_else(|e| if e.kind() == std::io::ErrorKind::AlreadyExists { Ok(()) } else { Err(e) })
+                .map_err(|e| format!("cannot create cgroup {}: {e}", dir.display()))?;
+        }
+        if let Err(e) = group.apply(limits) {
+            group.destroy();
+            return Err(e);
+        }
+        Ok(group)
+    }
+
+    /// Removes this manager's directories.
+    pub(crate) fn remove(&self) {
+        for (_, parent) in &self.parents {
+            let _ = cgfs::remove_dir(&parent.join(&self.mgr_name));
+        }
+    }
+}
+
+fn subdirs(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .filter(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false))
+                .map(|e| e.path())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// One job's groups.
+#[derive(Debug)]
+pub(crate) struct V1Group {
+    dirs: Vec<(&'static str, PathBuf)>,
+}
+
+impl V1Group {
+    fn dir(&self, ctrl: &str) -> Option<&Path> {
+        self.dirs.iter().find(|(c, _)| *c == ctrl).map(|(_, d)| d.as_path())
+    }
+
+    fn unique_dirs(&self) -> Vec<PathBuf> {
+        let mut out: Vec<PathBuf> = Vec::new();
+        for (_, d) in &self.dirs {
+            if !out.contains(d) {
+                out.push(d.clone());
+            }
+        }
+        out
+    }
+
+    fn apply(&self, limits: &ResourceLimits) -> Result<(), String> {
+        let mem = self.dir("memory").ok_or("no memory group")?;
+        if let Some(bytes) = limits.memory {
+            let page = 4096;
+            let want = bytes / page * page;
+            let ok = |s: &str| s.parse::<u64>().map(|v| v == want).unwrap_or(false);
+            cgfs::write_checked(mem, "memory.limit_in_bytes", &bytes.to_string(), ok)?;
+            // Disable swap for the job: memory+swap capped at the same value.
+            if mem.join("memory.memsw.limit_in_bytes").exists() {
+                cgfs::write_checked(mem, "memory.memsw.limit_in_bytes", &bytes.to_string(), ok)?;
+            }
+            let _ = cgfs::write(mem, "memory.swappiness", "0");
+        }
+        if let Some(cpus) = limits.cpus {
+            let cpu = self.dir("cpu").ok_or("no cpu group")?;
+            let quota = ((cpus * CPU_PERIOD_US as f64).round() as u64).max(1000);
+            let period = CPU_PERIOD_US.to_string();
+            cgfs::write_checked(cpu, "cpu.cfs_period_us", &period, |s| s == period)?;
+            let q = quota.to_string();
+            cgfs::write_checked(cpu, "cpu.cfs_quota_us", &q, |s| s == q)?;
+        }
+        if let Some(pids) = limits.pids {
+            let dir = self.dir("pids").ok_or("no pids group")?;
+            let v = pids.to_string();
+            cgfs::write_checked(dir, "pids.max", &v, |s| s == v)?;
+        }
+        Ok(())
+    }
+
+    fn freeze(&self, state: &str) -> bool {
+        let Some(fr) = self.dir("freezer") else { return false };
+        if cgfs::write(fr, "freezer.state", state).is_err() {
+            return false;
+        }
+        if state == "THAWED" {
+            return true;
+        }
+        let deadline = Instant::now() + Duration::from_millis(500);
+        while Instant::now() < deadline {
+            if cgfs::read(fr, "freezer.state").as_deref() == Ok("FROZEN") {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        false
+    }
+}
+
+impl JobGroup for V1Group {
+    fn kind(&self) -> IsolationKind {
+        IsolationKind::CgroupV1
+    }
+
+    fn attach_paths(&self) -> Vec<PathBuf> {
+        self.unique_dirs().into_iter().map(|d| d.join("cgroup.procs")).collect()
+    }
+
+    fn procs(&self) -> Vec<i32> {
+        self.dir("memory").map(cgfs::procs).unwrap_or_default()
+    }
+
+    fn kill_all(&self) {
+        for _ in 0..50 {
+            let pids = self.procs();
+            if pids.is_empty() {
+                return;
+            }
+            // Freeze so nothing forks between reading the list and the kills.
+            let frozen = self.freeze("FROZEN");
+            cgfs::kill_and_reap(&pids);
+            if frozen {
+                self.freeze("THAWED");
+            }
+            std::thread::sleep(Duration::from_millis(2));
+            cgfs::reap(&pids);
+        }
+    }
+
+    fn oom_kills(&self) -> u64 {
+        self.dir("memory")
+            .and_then(|d| cgfs::keyed(d, "memory.oom_control", "oom_kill"))
+            .unwrap_or(0)
+    }
+
+    fn sample(&self) -> Sample {
+        let mem = self.dir("memory");
+        Sample {
+            memory_bytes: mem.map(|d| cgfs::read_u64(d, "memory.usage_in_bytes")).unwrap_or(0),
+            memory_cap_hits: mem.map(|d| cgfs::read_u64(d, "memory.failcnt")).unwrap_or(0),
+            pressure_avg10: None,
+            processes: self.dir("pids").map(|d| cgfs::read_u64(d, "pids.current")).unwrap_or(0),
+        }
+    }
+
+    fn stats(&self) -> ResourceStats {
+        let mem = self.dir("memory");
+        let cpu = self.dir("cpu");
+        ResourceStats {
+            peak_memory_bytes: mem.map(|d| cgfs::read_u64(d, "memory.max_usage_in_bytes")).unwrap_or(0),
+            cpu_usage_usec: self
+                .dir("cpuacct")
+                .map(|d| cgfs::read_u64(d, "cpuacct.usage") / 1000)
+                .unwrap_or(0),
+            cpu_throttled_usec: cpu
+                .and_then(|d| cgfs::keyed(d, "cpu.stat", "throttled_time"))
+                .unwrap_or(0)
+                / 1000,
+            nr_throttled: cpu.and_then(|d| cgfs::keyed(d, "cpu.stat", "nr_throttled")).unwrap_or(0),
+            peak_processes: 0,
+            memory_cap_hits: mem.map(|d| cgfs::read_u64(d, "memory.failcnt")).unwrap_or(0),
+            oom_kills: self.oom_kills(),
+        }
+    }
+
+    fn destroy(&self) -> bool {
+        let mut ok = true;
+        for d in self.unique_dirs() {
+            ok &= cgfs::remove_dir(&d).is_ok();
+        }
+        ok
+    }
+
+
+    fn paths(&self) -> Vec<PathBuf> {
+        self.unique_dirs()
+    }
+}

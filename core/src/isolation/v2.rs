@@ -1,0 +1,267 @@
+//! cgroup v2: one group per job under `<own>/claude-jobs/mgr-…/`, with the
+//! "no internal processes" rule handled by moving the manager into a leaf.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use super::cgfs;
+use super::{JobGroup, Sample, CPU_PERIOD_US, PARENT_DIR};
+use crate::state::{IsolationKind, ResourceStats};
+use crate::ResourceLimits;
+
+const CONTROLLERS: [&str; 3] = ["memory", "cpu", "pids"];
+/// The leaf the manager moves its own cgroup's processes into.
+pub(crate) const MANAGER_LEAF: &str = "claude-jobs-manager";
+
+const HOW_TO_FIX: &str = "run the manager as root, or in a cgroup subtree delegated to its user \
+(systemd: a unit with Delegate=yes; containers: a private cgroup namespace with /sys/fs/cgroup mounted read-write)";
+
+#[derive(Debug)]
+pub(crate) struct V2Root {
+    own: PathBuf,
+    parent: PathBuf,
+    mgr_name: String,
+}
+
+impl V2Root {
+    /// Finds the cgroup2 mount holding controllers and our place in it.
+    pub(crate) fn detect() -> Option<Result<V2Root, String>> {
+        let mounts = cgroups_rs::fs::hierarchies::mountinfo_self();
+        let m = mounts.iter().find(|m| m.fs_type.0 == "cgroup2")?;
+        let own_path = cgfs::own_cgroups()
+            .into_iter()
+            .find(|(c, _)| c.is_empty())
+            .map(|(_, p)| p)
+            .unwrap_or_else(|| "/".into());
+        let rel = Path::new(&own_path)
+            .strip_prefix(&m.mount_root)
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|_| PathBuf::from(own_path.trim_start_matches('/')));
+        let mut own = m.mount_point.join(rel);
+        // Already moved into our leaf by an earlier manager in this process.
+        if own.file_name().map(|n| n == MANAGER_LEAF).unwrap_or(false) {
+            own.pop();
+        }
+        let parent = own.join(PARENT_DIR);
+        Some(Ok(V2Root {
+            own,
+            parent,
+            mgr_name: cgfs::manager_dir_name(),
+        }))
+    }
+
+    /// Enables the controllers down to this manager's directory, moving the
+    /// manager's own processes into a leaf first when needed.
+    pub(crate) fn prepare(&self) -> Result<(), String> {
+        let available = cgfs::read(&self.own, "cgroup.controllers").unwrap_or_default();
+        let missing: Vec<&str> = CONTROLLERS
+            .iter()
+            .copied()
+            .filter(|c| !available.split_whitespace().any(|a| a == *c))
+            .collect();
+        if !missing.is_empty() {
+            return Err(format!(
+                "the controllers {missing:?} are not available in {} (cgroup.controllers: {available:?}); {HOW_TO_FIX}",
+                self.own.display()
+            ));
+        }
+        let is_root = self.own.join("cgroup.procs").exists() && !self.own.join("cgroup.type").exists();
+        if !is_root && !enabled(&self.own) {
+            // No internal processes: move every process of our cgroup into a leaf.
+            let leaf = self.own.join(MANAGER_LEAF);
+            mkdir(&leaf)?;
+            for _ in 0..10 {
+                let pids = cgfs::procs(&self.own);
+                if pids.is_empty() {
+                    break;
+                }
+                for p in pids {
+                    // A process may exit between the read and the write.
+                    let _ = cgfs::write(&leaf, "cgroup.procs", &p.to_string());
+                }
+            }
+        }
+        enable(&self.own)?;
+        mkdir(&self.parent)?;
+        enable(&self.parent)?;
+        let mgr = self.parent.join(&self.mgr_name);
+        mkdir(&mgr)?;
+        enable(&mgr)
+    }
+
+    pub(crate) fn sweep_stale(&self) -> usize {
+        let mut swept = 0;
+        for mgr in cgfs::stale_manager_dirs(&self.parent) {
+            for job in std::fs::read_dir(&mgr).into_iter().flatten().flatten() {
+                if job.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                    V2Group { dir: job.path() }.kill_all();
+                    swept += 1;
+                }
+            }
+            let _ = cgfs::remove_dir(&mgr);
+        }
+        swept
+    }
+
+    pub(crate) fn create(&self, name: &str, limits: &ResourceLimits) -> Result<V2Group, String> {
+        let dir = self.parent.join(&self.mgr_name).join(name);
+        mkdir(&dir)?;
+        let group = V2Group { dir };
+        if let Err(e) = group.apply(limits) {
+            group.destroy();
+            return Err(e);
+        }
+        Ok(group)
+    }
+
+    pub(crate) fn remove(&self) {
+        let _ = cgfs::remove_dir(&self.parent.join(&self.mgr_name));
+    }
+}
+
+fn mkdir(dir: &Path) -> Result<(), String> {
+    match std::fs::create_dir(dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(format!("cannot create cgroup {}: {e}; {HOW_TO_FIX}", dir.display())),
+    }
+}
+
+fn enabled(dir: &Path) -> bool {
+    let cur = cgfs::read(dir, "cgroup.subtree_control").unwrap_or_default();
+    CONTROLLERS.iter().all(|c| cur.split_whitespace().any(|x| x == *c))
+}
+
+fn enable(dir: &Path) -> Result<(), String> {
+    if enabled(dir) {
+        return Ok(());
+    }
+    let want = CONTROLLERS.map(|c| format!("+{c}")).join(" ");
+    cgfs::write(dir, "cgroup.subtree_control", &want).map_err(|e| format!("{e}; {HOW_TO_FIX}"))?;
+    if enabled(dir) {
+        Ok(())
+    } else {
+        Err(format!(
+            "controllers were not enabled in {}/cgroup.subtree_control; {HOW_TO_FIX}",
+            dir.display()
+        ))
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct V2Group {
+    dir: PathBuf,
+}
+
+impl V2Group {
+    fn apply(&self, limits: &ResourceLimits) -> Result<(), String> {
+        let d = &self.dir;
+        if cgfs::read(d, "cgroup.type").as_deref() == Ok("domain invalid") {
+            return Err(format!("{} is 'domain invalid' (a parent holds processes)", d.display()));
+        }
+        if let Some(bytes) = limits.memory {
+            let page = 4096;
+            let want = bytes / page * page;
+            let ok = |s: &str| s.parse::<u64>().map(|v| v == want).unwrap_or(false);
+            cgfs::write_checked(d, "memory.max", &bytes.to_string(), ok)?;
+            if d.join("memory.swap.max").exists() {
+                cgfs::write_checked(d, "memory.swap.max", "0", |s| s == "0")?;
+            }
+            cgfs::write_checked(d, "memory.oom.group", "1", |s| s == "1")?;
+        }
+        if let Some(cpus) = limits.cpus {
+            let quota = ((cpus * CPU_PERIOD_US as f64).round() as u64).max(1000);
+            let v = format!("{quota} {CPU_PERIOD_US}");
+            cgfs::write_checked(d, "cpu.max", &v, |s| s == v)?;
+        }
+        if let Some(pids) = limits.pids {
+            let v = pids.to_string();
+            cgfs::write_checked(d, "pids.max", &v, |s| s == v)?;
+        }
+        Ok(())
+    }
+
+    fn populated(&self) -> bool {
+        cgfs::keyed(&self.dir, "cgroup.events", "populated").unwrap_or(0) != 0
+    }
+}
+
+impl JobGroup for V2Group {
+    fn kind(&self) -> IsolationKind {
+        IsolationKind::CgroupV2
+    }
+
+    fn attach_paths(&self) -> Vec<PathBuf> {
+        vec![self.dir.join("cgroup.procs")]
+    }
+
+    fn procs(&self) -> Vec<i32> {
+        cgfs::procs(&self.dir)
+    }
+
+    fn kill_all(&self) {
+        let has_kill = self.dir.join("cgroup.kill").exists();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let pids = self.procs();
+            if pids.is_empty() && !self.populated() {
+                return;
+            }
+            if has_kill {
+                let _ = cgfs::write(&self.dir, "cgroup.kill", "1");
+            } else {
+                let _ = cgfs::write(&self.dir, "cgroup.freeze", "1");
+                cgfs::kill_and_reap(&pids);
+                let _ = cgfs::write(&self.dir, "cgroup.freeze", "0");
+            }
+            std::thread::sleep(Duration::from_millis(2));
+            cgfs::reap(&pids);
+            if Instant::now() > deadline {
+                return;
+            }
+        }
+    }
+
+    fn oom_kills(&self) -> u64 {
+        cgfs::keyed(&self.dir, "memory.events", "oom_kill").unwrap_or(0)
+    }
+
+    fn sample(&self) -> Sample {
+        let pressure = std::fs::read_to_string(self.dir.join("memory.pressure"))
+            .ok()
+            .and_then(|s| {
+                s.lines().find(|l| l.starts_with("some")).and_then(|l| {
+                    l.split_whitespace()
+                        .find_map(|kv| kv.strip_prefix("avg10=").and_then(|v| v.parse().ok()))
+                })
+            });
+        Sample {
+            memory_bytes: cgfs::read_u64(&self.dir, "memory.current"),
+            memory_cap_hits: cgfs::keyed(&self.dir, "memory.events", "max").unwrap_or(0),
+            pressure_avg10: pressure,
+            processes: cgfs::read_u64(&self.dir, "pids.current"),
+        }
+    }
+
+    fn stats(&self) -> ResourceStats {
+        let d = &self.dir;
+        ResourceStats {
+            peak_memory_bytes: cgfs::read_u64(d, "memory.peak"),
+            cpu_usage_usec: cgfs::keyed(d, "cpu.stat", "usage_usec").unwrap_or(0),
+            cpu_throttled_usec: cgfs::keyed(d, "cpu.stat", "throttled_usec").unwrap_or(0),
+            nr_throttled: cgfs::keyed(d, "cpu.stat", "nr_throttled").unwrap_or(0),
+            peak_processes: cgfs::read_u64(d, "pids.peak"),
+            memory_cap_hits: cgfs::keyed(d, "memory.events", "max").unwrap_or(0),
+            oom_kills: self.oom_kills(),
+        }
+    }
+
+    fn destroy(&self) -> bool {
+        cgfs::remove_dir(&self.dir).is_ok()
+    }
+
+
+    fn paths(&self) -> Vec<PathBuf> {
+        vec![self.dir.clone()]
+    }
+}

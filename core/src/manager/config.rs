@@ -1,0 +1,28 @@
+//! The manager's settings, fixed at build time.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::isolation::IsolationMode;
+use crate::ResourceLimits;
+
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    pub claude_bin: PathBuf,
+    pub data_dir: PathBuf,
+    pub isolation: IsolationMode,
+    pub default_limits: ResourceLimits,
+    pub default_timeout: Option<Duration>,
+    pub default_idle_timeout: Option<Duration>,
+    pub pass_env: Vec<String>,
+    pub env: BTreeMap<String, String>,
+    pub line_cap: usize,
+    pub kill_grace: Duration,
+    pub result_grace: Duration,
+    pub monitor_interval: Duration,
+    pub memory_pressure_limit: Option<Duration>,
+    pub per_job_config_dir: bool,
+    pub event_buffer: usize,
+    pub poll_interval: Duration,
+}

@@ -1,0 +1,443 @@
+//! [`JobManager`]: submit, get, list, cancel, shutdown; the admission loop
+//! that takes queued jobs from the store when a slot is free.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+
+use crate::error::{Error, Result};
+use crate::events::{EventLog, JobEvent};
+use crate::isolation::{Isolator, IsolationMode};
+use crate::job::{Job, JobShared, StopReason};
+use crate::runner::{self, RunContext};
+use crate::spec::JobSpec;
+use crate::state::{IsolationKind, JobInfo, JobState};
+use crate::store::{Claim, JobRecord, JobStore, MemoryStore};
+use crate::util::now_ms;
+
+mod builder;
+mod config;
+
+pub use builder::JobManagerBuilder;
+pub(crate) use config::Config;
+
+/// Runs Claude CLI jobs: a bounded number at once, each in its own cgroup,
+/// the rest queued by priority then submission order.
+///
+/// Cheap to clone: clones share one manager.
+///
+/// ```no_run
+/// use claude_jobs::{JobManager, JobSpec};
+/// # async fn demo() -> claude_jobs::Result<()> {
+/// let manager = JobManager::builder().max_concurrent(3).build().await?;
+/// let job = manager.submit(JobSpec::builder().prompt("Say hello").memory("1G").build()?).await?;
+/// let info = job.wait().await;
+/// println!("{} {:?}", info.state, info.result);
+/// manager.shutdown(std::time::Duration::from_secs(30)).await;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct JobManager {
+    inner: Arc<ManagerInner>,
+}
+
+#[derive(Debug)]
+pub(crate) struct ManagerInner {
+    cfg: Arc<Config>,
+    store: Arc<dyn JobStore>,
+    isolator: Option<Arc<Isolator>>,
+    isolation_error: Option<String>,
+    jobs: Mutex<HashMap<String, Arc<JobShared>>>,
+    wake: Arc<Notify>,
+    changed: Notify,
+    running: AtomicUsize,
+    max_concurrent: usize,
+    shutting_down: AtomicBool,
+    node_id: String,
+    host_cpus: f64,
+    self_ref: Weak<ManagerInner>,
+}
+
+impl JobManager {
+    /// Starts a builder with the defaults.
+    pub fn builder() -> JobManagerBuilder {
+        JobManagerBuilder::default()
+    }
+
+    async fn start(b: JobManagerBuilder) -> Result<JobManager> {
+        let cfg = b.cfg;
+        std::fs::create_dir_all(cfg.data_dir.join("jobs"))
+            .map_err(|e| Error::io(format!("cannot create data dir {}", cfg.data_dir.display()), e))?;
+        let cfg = Config {
+            data_dir: std::fs::canonicalize(&cfg.data_dir)
+                .map_err(|e| Error::io("data dir", e))?,
+            ..cfg
+        };
+        if b.subreaper {
+            crate::process::become_subreaper();
+        }
+        let (isolator, isolation_error) = if cfg.isolation == IsolationMode::Off {
+            (None, Some("isolation is off".to_string()))
+        } else {
+            match tokio::task::spawn_blocking(Isolator::new).await {
+                Ok(Ok(iso)) => {
+                    if iso.swept > 0 {
+                        tracing::warn!(swept = iso.swept, "killed and removed job cgroups left by a manager that died");
+                    }
+                    (Some(Arc::new(iso)), None)
+                }
+                Ok(Err(e)) if cfg.isolation == IsolationMode::Required => {
+                    return Err(Error::Isolation(e));
+                }
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "cgroups unavailable: jobs will run uncapped");
+                    (None, Some(e))
+                }
+                Err(e) => return Err(Error::Isolation(e.to_string())),
+            }
+        };
+        let store = b.store.unwrap_or_else(|| Arc::new(MemoryStore::new()));
+        let max = b.concurrency.resolve().max(1);
+        let inner = Arc::new_cyclic(|weak| ManagerInner {
+            cfg: Arc::new(cfg),
+            store,
+            isolator,
+            isolation_error,
+            jobs: Mutex::new(HashMap::new()),
+            wake: Arc::new(Notify::new()),
+            changed: Notify::new(),
+            running: AtomicUsize::new(0),
+            max_concurrent: max,
+            shutting_down: AtomicBool::new(false),
+            node_id: format!("{}-{}", hostname(), std::process::id()),
+            host_cpus: crate::host::cpu_count(),
+            self_ref: weak.clone(),
+        });
+        tokio::spawn(admission_loop(Arc::downgrade(&inner), inner.wake.clone()));
+        Ok(JobManager { inner })
+    }
+
+    /// Validates and queues a job. Returns at once; use [`Job::wait`].
+    ///
+    /// Errors: `InvalidSpec` naming the bad field (also for a working dir that
+    /// is not a directory and unknown `depends_on` ids), `SpawnFailed` when the
+    /// CLI binary cannot be found, `ShuttingDown` after [`JobManager::shutdown`].
+    pub async fn submit(&self, spec: JobSpec) -> Result<Job> {
+        self.inner.submit(spec).await
+    }
+
+    /// The job with this id (running, queued or finished).
+    ///
+    /// Errors: `JobNotFound`.
+    pub async fn get(&self, id: &str) -> Result<Job> {
+        self.inner.get(id).await
+    }
+
+    /// Every job known to the store, oldest first.
+    pub async fn list(&self) -> Result<Vec<JobInfo>> {
+        self.inner.store.list().await
+    }
+
+    /// Cancels a job by id (see [`Job::cancel`]).
+    pub async fn cancel(&self, id: &str) -> Result<bool> {
+        let job = self.get(id).await?;
+        job.cancel().await
+    }
+
+    /// Number of jobs running in this manager now.
+    pub fn running(&self) -> usize {
+        self.inner.running.load(Ordering::SeqCst)
+    }
+
+    /// The concurrency limit in force.
+    pub fn max_concurrent(&self) -> usize {
+        self.inner.max_concurrent
+    }
+
+    /// How jobs are isolated here (`cgroup-v1`, `cgroup-v2` or `none`).
+    pub fn isolation(&self) -> IsolationKind {
+        self.inner.isolator.as_ref().map(|i| i.kind()).unwrap_or(IsolationKind::None)
+    }
+
+    /// Why cgroups are not used, when they are not.
+    pub fn isolation_error(&self) -> Option<&str> {
+        self.inner.isolation_error.as_deref()
+    }
+
+    /// The data directory (absolute).
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self.inner.cfg.data_dir
+    }
+
+    /// Stops taking work, lets running jobs finish for up to `drain_timeout`,
+    /// then stops the rest (they end `interrupted`). Queued jobs stay queued
+    /// in a durable store; in memory they end `interrupted`. Idempotent.
+    pub async fn shutdown(&self, drain_timeout: Duration) {
+        self.inner.shutdown(drain_timeout).await
+    }
+}
+
+impl ManagerInner {
+    fn handle(&self, shared: Arc<JobShared>) -> Job {
+        Job {
+            shared,
+            manager: self.self_ref.clone(),
+        }
+    }
+
+    async fn submit(&self, mut spec: JobSpec) -> Result<Job> {
+        if self.shutting_down.load(Ordering::SeqCst) {
+            return Err(Error::ShuttingDown);
+        }
+        spec.validate()?;
+        if let Some(t) = &spec.template {
+            return Err(Error::Template {
+                template: t.clone(),
+                field: Some("template".into()),
+                reason: "unknown template (no templates are loaded)".into(),
+            });
+        }
+        spec.limits = spec.limits.or(self.cfg.default_limits);
+        spec.limits.validate(self.host_cpus)?;
+        if let Some(dir) = &spec.working_dir {
+            match std::fs::metadata(dir) {
+                Ok(m) if m.is_dir() => {}
+                Ok(_) => return Err(Error::invalid("working_dir", format!("{} is not a directory", dir.display()))),
+                Err(e) => return Err(Error::invalid("working_dir", format!("{}: {e}", dir.display()))),
+            }
+        }
+        if crate::claude::resolve_program(&self.cfg.claude_bin).is_none() {
+            return Err(Error::Spawn {
+                path: self.cfg.claude_bin.display().to_string(),
+                reason: "not found, or not an executable file (set claude_bin or put `claude` on PATH)".into(),
+                source: None,
+            });
+        }
+        let mut failed_dep = None;
+        for dep in &spec.depends_on {
+            match self.store.get(dep).await? {
+                None => return Err(Error::invalid("depends_on", format!("unknown job {dep}"))),
+                Some(r) if r.info.state.is_final() && r.info.state != JobState::Succeeded => {
+                    failed_dep = Some((dep.clone(), r.info.state));
+                }
+                Some(_) => {}
+            }
+        }
+        let id = uuid::Uuid::now_v7().to_string();
+        let mut info = JobInfo::queued(id.clone(), &spec, now_ms());
+        info.log_dir = Some(self.cfg.data_dir.join("jobs").join(&id));
+        let spec = Arc::new(spec);
+        let shared = JobShared::new(spec.clone(), info.clone(), EventLog::new(self.cfg.event_buffer));
+        shared.emit(JobEvent::Queued { priority: info.priority });
+        self.jobs.lock().unwrap().insert(id.clone(), shared.clone());
+        let record = JobRecord { info, spec: (*spec).clone() };
+        if let Err(e) = self.store.insert(&record).await {
+            self.jobs.lock().unwrap().remove(&id);
+            return Err(e);
+        }
+        tracing::debug!(job_id = %id, "job queued");
+        if let Some((dep, state)) = failed_dep {
+            self.end_queued(&shared, JobState::Cancelled, &format!("dependency {dep} ended {state}")).await?;
+        }
+        self.wake.notify_one();
+        Ok(self.handle(shared))
+    }
+
+    async fn get(&self, id: &str) -> Result<Job> {
+        if let Some(s) = self.jobs.lock().unwrap().get(id) {
+            return Ok(self.handle(s.clone()));
+        }
+        let not_found = || Error::JobNotFound { id: id.to_string() };
+        let rec = self.store.get(id).await?.ok_or_else(not_found)?;
+        let events = self.store.events(id, 0).await.unwrap_or_default();
+        let closed = rec.info.state.is_final();
+        let shared = JobShared::new(
+            Arc::new(rec.spec),
+            rec.info,
+            EventLog::from_records(events, self.cfg.event_buffer, closed),
+        );
+        let shared = self.jobs.lock().unwrap().entry(id.to_string()).or_insert(shared).clone();
+        Ok(self.handle(shared))
+    }
+
+    pub(crate) async fn cancel(&self, shared: &Arc<JobShared>, reason: &str) -> Result<bool> {
+        if shared.info.lock().unwrap().state.is_final() {
+            return Ok(false);
+        }
+        if self.end_queued(shared, JobState::Cancelled, reason).await? {
+            return Ok(true);
+        }
+        // Running (or being claimed right now): the runner sees the request.
+        shared.stop.send_replace(Some(StopReason::Cancel(reason.to_string())));
+        Ok(!shared.info.lock().unwrap().state.is_final())
+    }
+
+    /// Ends a queued job without running it; true when it was queued.
+    async fn end_queued(&self, shared: &Arc<JobShared>, state: JobState, reason: &str) -> Result<bool> {
+        match self.store.end_queued(&shared.id, state, reason).await? {
+            Some(info) => {
+                self.finish_shared(shared, info).await;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    async fn finish_shared(&self, shared: &Arc<JobShared>, info: JobInfo) {
+        let state = info.state;
+        let id = info.id.clone();
+        if shared.finalize(info) {
+            let _ = self.store.append_events(&id, &shared.events.snapshot()).await;
+        }
+        self.changed.notify_waiters();
+        if state != JobState::Succeeded {
+            self.cancel_dependents(&id, state).await;
+        }
+    }
+
+    /// A job that did not succeed cancels the jobs waiting for it.
+    async fn cancel_dependents(&self, id: &str, state: JobState) {
+        let mut todo = vec![(id.to_string(), state)];
+        while let Some((parent, st)) = todo.pop() {
+            let Ok(deps) = self.store.queued_dependents(&parent).await else { continue };
+            for dep in deps {
+                let reason = format!("dependency {parent} ended {st}");
+                if let Ok(job) = self.get(&dep).await {
+                    if let Ok(Some(info)) = self.store.end_queued(&dep, JobState::Cancelled, &reason).await {
+                        job.shared.finalize(info);
+                        todo.push((dep, JobState::Cancelled));
+                    }
+                }
+            }
+        }
+    }
+
+    fn start(self: &Arc<Self>, claim: Claim) {
+        self.running.fetch_add(1, Ordering::SeqCst);
+        let id = claim.record.info.id.clone();
+        let shared = {
+            let mut jobs = self.jobs.lock().unwrap();
+            jobs.entry(id.clone())
+                .or_insert_with(|| {
+                    JobShared::new(
+                        Arc::new(claim.record.spec.clone()),
+                        claim.record.info.clone(),
+                        EventLog::new(self.cfg.event_buffer),
+                    )
+                })
+                .clone()
+        };
+        {
+            let mut i = shared.info.lock().unwrap();
+            i.state = JobState::Running;
+            i.attempt = claim.record.info.attempt;
+            i.started_at = claim.record.info.started_at;
+        }
+        let ctx = RunContext {
+            cfg: self.cfg.clone(),
+            isolator: self.isolator.clone(),
+            isolation_error: self.isolation_error.clone(),
+            shared: shared.clone(),
+            info: shared.info(),
+        };
+        let me = self.clone();
+        let lease = claim.lease;
+        let span = tracing::info_span!("job", job_id = %id, attempt = ctx.info.attempt);
+        tokio::spawn(tracing::Instrument::instrument(async move {
+            let info = runner::run(ctx).await;
+            tracing::info!(job_id = %id, state = %info.state, "job finished");
+            match me.store.finish(&info, lease).await {
+                Ok(true) => {}
+                Ok(false) => tracing::warn!(job_id = %id, "stale result discarded: the job's lease was lost"),
+                Err(e) => tracing::error!(job_id = %id, error = %e, "could not store the job's result"),
+            }
+            me.finish_shared(&shared, info).await;
+            me.running.fetch_sub(1, Ordering::SeqCst);
+            me.changed.notify_waiters();
+            me.wake.notify_one();
+        }, span));
+    }
+
+    async fn shutdown(&self, drain_timeout: Duration) {
+        self.shutting_down.store(true, Ordering::SeqCst);
+        self.wake.notify_waiters();
+        let _ = tokio::time::timeout(drain_timeout, self.wait_idle()).await;
+        let running: Vec<Arc<JobShared>> = self
+            .jobs
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|s| s.info.lock().unwrap().state == JobState::Running)
+            .cloned()
+            .collect();
+        for s in &running {
+            s.stop.send_replace(Some(StopReason::Shutdown));
+        }
+        self.wait_idle().await;
+        if !self.store.is_durable() {
+            if let Ok(ids) = self.store.queued().await {
+                for id in ids {
+                    if let Ok(job) = self.get(&id).await {
+                        let _ = self
+                            .end_queued(&job.shared, JobState::Interrupted, "the manager shut down before the job started")
+                            .await;
+                    }
+                }
+            }
+        }
+        if let Some(iso) = &self.isolator {
+            iso.remove();
+        }
+    }
+
+    async fn wait_idle(&self) {
+        loop {
+            let notified = self.changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.running.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+async fn admission_loop(weak: Weak<ManagerInner>, wake: Arc<Notify>) {
+    loop {
+        let notified = wake.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let poll = {
+            let Some(inner) = weak.upgrade() else { return };
+            if inner.shutting_down.load(Ordering::SeqCst) {
+                return;
+            }
+            let free = inner.max_concurrent.saturating_sub(inner.running.load(Ordering::SeqCst));
+            if free > 0 {
+                match inner.store.claim(&inner.node_id, free).await {
+                    Ok(claims) => {
+                        for c in claims {
+                            inner.start(c);
+                        }
+                    }
+                    Err(e) => tracing::error!(error = %e, "claiming jobs from the store failed"),
+                }
+            }
+            inner.cfg.poll_interval
+        };
+        tokio::select! {
+            _ = &mut notified => {}
+            _ = tokio::time::sleep(poll) => {}
+        }
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "host".into())
+}

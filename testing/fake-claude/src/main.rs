@@ -45,7 +45,9 @@ fn main() {
         return;
     }
 
+    let prompt = read_prompt();
     let scenario_name = flag_value(args, "--fake-scenario")
+        .or_else(|| prompt_directive(&prompt, "fake-scenario:"))
         .or_else(|| {
             std::env::var("FAKE_CLAUDE_SCENARIO")
                 .ok()
@@ -55,7 +57,7 @@ fn main() {
     let model = flag_value(args, "--model").unwrap_or_else(|| "claude-fake-model".to_string());
 
     let ctx = Ctx {
-        prompt: read_prompt(),
+        prompt,
         model,
         session_id: session_id(),
         cwd: std::env::current_dir()
@@ -174,4 +176,12 @@ mod tests {
         assert_eq!(parts, [8, 4, 4, 4, 12]);
         assert_eq!(&id[14..15], "4");
     }
+}
+
+/// The value of a `NAME: value` line in the prompt (e.g. `fake-scenario: alloc`).
+fn prompt_directive(prompt: &str, key: &str) -> Option<String> {
+    prompt
+        .lines()
+        .find_map(|l| l.trim().strip_prefix(key).map(|v| v.trim().to_string()))
+        .filter(|v| !v.is_empty())
 }

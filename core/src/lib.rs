@@ -75,3 +75,8 @@ pub use limits::{auto_concurrency, parse_duration, parse_size, Concurrency, Reso
 pub use manager::{JobManager, JobManagerBuilder};
 pub use spec::{JobSpec, JobSpecBuilder, RunAs};
 pub use state::{IsolationKind, JobInfo, JobResult, JobState, ResourceStats, Usage};
+
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

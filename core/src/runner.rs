@@ -444,7 +444,7 @@ fn warn_uncapped(shared: &JobShared, why: &str) {
 async fn kill_tree(group: Option<Arc<dyn JobGroup>>, pid: u32) {
     match group {
         Some(g) => {
-            let _ = tokio::task::spawn_blocking(move || g.kill_all()).await;
+            let _ = tokio::task::spawn_blocking(move || g.kill_all(pid as i32)).await;
         }
         None => process::signal_group(pid, libc::SIGKILL),
     }
@@ -452,7 +452,7 @@ async fn kill_tree(group: Option<Arc<dyn JobGroup>>, pid: u32) {
 
 async fn destroy(g: Arc<dyn JobGroup>) -> bool {
     tokio::task::spawn_blocking(move || {
-        g.kill_all();
+        g.kill_all(0);
         g.destroy()
     })
     .await

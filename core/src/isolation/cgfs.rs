@@ -90,19 +90,24 @@ pub(crate) fn remove_dir(dir: &Path) -> io::Result<()> {
 }
 
 /// Sends SIGKILL to each pid; reaps those that are our own children
-/// (orphans re-parented to us as child subreaper).
-pub(crate) fn kill_and_reap(pids: &[i32]) {
+/// (orphans re-parented to us as child subreaper), except `leader`, whose
+/// status belongs to whoever spawned it.
+pub(crate) fn kill_and_reap(pids: &[i32], leader: i32) {
     for &p in pids {
         unsafe {
             libc::kill(p, libc::SIGKILL);
         }
     }
-    reap(pids);
+    reap(pids, leader);
 }
 
-/// Reaps pids that are zombie children of this process; leaves others alone.
-pub(crate) fn reap(pids: &[i32]) {
+/// Reaps pids that are zombie children of this process, except `leader`;
+/// leaves others alone.
+pub(crate) fn reap(pids: &[i32], leader: i32) {
     for &p in pids {
+        if p == leader {
+            continue;
+        }
         unsafe {
             let mut status = 0;
             libc::waitpid(p, &mut status, libc::WNOHANG);

@@ -71,8 +71,9 @@ pub(crate) trait JobGroup: Send + Sync + std::fmt::Debug {
     /// The `cgroup.procs` files the child writes `0` to before exec.
     fn attach_paths(&self) -> Vec<PathBuf>;
     fn procs(&self) -> Vec<i32>;
-    /// Kills every process in the group and waits until it is empty.
-    fn kill_all(&self);
+    /// Kills every process in the group and waits until it is empty. Orphans
+    /// re-parented to us are reaped; `leader` (the CLI) is left for its owner.
+    fn kill_all(&self, leader: i32);
     fn oom_kills(&self) -> u64;
     fn sample(&self) -> Sample;
     fn stats(&self) -> ResourceStats;

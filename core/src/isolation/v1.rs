@@ -80,7 +80,7 @@ impl V1Root {
                 for job in subdirs(&mgr) {
                     let name = job.file_name().unwrap_or_default().to_owned();
                     let group = self.group_at(|p| p.join(mgr.file_name().unwrap()).join(&name));
-                    group.kill_all();
+                    group.kill_all(0);
                     swept += 1;
                 }
             }
@@ -217,7 +217,7 @@ impl JobGroup for V1Group {
         self.dir("memory").map(cgfs::procs).unwrap_or_default()
     }
 
-    fn kill_all(&self) {
+    fn kill_all(&self, leader: i32) {
         for _ in 0..50 {
             let pids = self.procs();
             if pids.is_empty() {
@@ -225,12 +225,12 @@ impl JobGroup for V1Group {
             }
             // Freeze so nothing forks between reading the list and the kills.
             let frozen = self.freeze("FROZEN");
-            cgfs::kill_and_reap(&pids);
+            cgfs::kill_and_reap(&pids, leader);
             if frozen {
                 self.freeze("THAWED");
             }
             std::thread::sleep(Duration::from_millis(2));
-            cgfs::reap(&pids);
+            cgfs::reap(&pids, leader);
         }
     }
 

@@ -94,7 +94,7 @@ impl V2Root {
         for mgr in cgfs::stale_manager_dirs(&self.parent) {
             for job in std::fs::read_dir(&mgr).into_iter().flatten().flatten() {
                 if job.file_type().map(|t| t.is_dir()).unwrap_or(false) {
-                    V2Group { dir: job.path() }.kill_all();
+                    V2Group { dir: job.path() }.kill_all(0);
                     swept += 1;
                 }
             }
@@ -199,7 +199,7 @@ impl JobGroup for V2Group {
         cgfs::procs(&self.dir)
     }
 
-    fn kill_all(&self) {
+    fn kill_all(&self, leader: i32) {
         let has_kill = self.dir.join("cgroup.kill").exists();
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
@@ -211,11 +211,11 @@ impl JobGroup for V2Group {
                 let _ = cgfs::write(&self.dir, "cgroup.kill", "1");
             } else {
                 let _ = cgfs::write(&self.dir, "cgroup.freeze", "1");
-                cgfs::kill_and_reap(&pids);
+                cgfs::kill_and_reap(&pids, leader);
                 let _ = cgfs::write(&self.dir, "cgroup.freeze", "0");
             }
             std::thread::sleep(Duration::from_millis(2));
-            cgfs::reap(&pids);
+            cgfs::reap(&pids, leader);
             if Instant::now() > deadline {
                 return;
             }

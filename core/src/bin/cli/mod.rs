@@ -1,0 +1,66 @@
+//! Arguments and dispatch of the `claude-jobs` program.
+
+mod progress;
+mod run;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Run Claude Code CLI jobs in per-job cgroups.
+#[derive(Parser, Debug)]
+#[command(name = "claude-jobs", version, about)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run one job and print its outcome.
+    Run(run::RunArgs),
+}
+
+/// Options shared by the subcommands that build a manager.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ManagerArgs {
+    /// The Claude CLI executable (default: `claude` on PATH).
+    #[arg(long, value_name = "PATH")]
+    pub claude_bin: Option<PathBuf>,
+    /// Where logs, working dirs and the store live.
+    #[arg(long, value_name = "DIR", default_value = "claude-jobs-data")]
+    pub data_dir: PathBuf,
+    /// cgroup isolation: required, auto or off.
+    #[arg(long, default_value = "auto")]
+    pub isolation: String,
+    /// Time between SIGTERM and killing the job's whole process tree.
+    #[arg(long, value_name = "DUR", default_value = "10s", value_parser = dur)]
+    pub kill_grace: std::time::Duration,
+}
+
+pub(crate) fn dur(s: &str) -> Result<std::time::Duration, String> {
+    claude_jobs::parse_duration(s)
+}
+
+/// One JSON error object on stdout (with `--json`) or a line on stderr; exit 2.
+pub(crate) fn report_error(err: &claude_jobs::Error, json: bool) -> ExitCode {
+    if json {
+        let v = serde_json::json!({
+            "id": null,
+            "state": null,
+            "error": err.to_string(),
+            "error_code": err.kind().code(),
+            "field": err.field(),
+        });
+        println!("{v}");
+    }
+    eprintln!("claude-jobs: {err}");
+    ExitCode::from(2)
+}
+
+pub async fn main(args: Args) -> ExitCode {
+    match args.command {
+        Command::Run(a) => run::run(a).await,
+    }
+}

@@ -1,0 +1,78 @@
+//! The concurrency limit holds, and the queue runs by priority then FIFO.
+mod common;
+
+use claude_jobs::{IsolationMode, JobSpec, JobState};
+use common::*;
+
+fn slow(ms: u32) -> claude_jobs::JobSpecBuilder {
+    JobSpec::builder()
+        .prompt("wait")
+        .env("FAKE_CLAUDE_SCENARIO", "slow")
+        .env("FAKE_CLAUDE_SECONDS", format!("{}", ms as f64 / 1000.0))
+        .env("FAKE_CLAUDE_INTERVAL_MS", "50")
+}
+
+#[tokio::test]
+async fn never_more_than_three_of_ten() {
+    let dir = data_dir();
+    let m = builder(dir.path()).max_concurrent(3).isolation(IsolationMode::Auto).build().await.unwrap();
+    let mut jobs = Vec::new();
+    for _ in 0..10 {
+        jobs.push(m.submit(slow(400).build().unwrap()).await.unwrap());
+    }
+    // Sample the number of running jobs while they run.
+    let mut max_seen = 0;
+    while jobs.iter().any(|j| !j.state().is_final()) {
+        let running = jobs.iter().filter(|j| j.state() == JobState::Running).count();
+        max_seen = max_seen.max(running);
+        assert!(m.running() <= 3);
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let mut spans = Vec::new();
+    for j in &jobs {
+        let i = j.wait().await;
+        assert_eq!(i.state, JobState::Succeeded);
+        spans.push((i.started_at.unwrap(), i.finished_at.unwrap()));
+    }
+    // At any job's start, at most 3 runs overlap.
+    for (s, _) in &spans {
+        let overlapping = spans.iter().filter(|(a, b)| a <= s && s < b).count();
+        assert!(overlapping <= 3, "{overlapping} jobs ran at once");
+    }
+    assert_eq!(max_seen, 3, "the limit was used");
+}
+
+#[tokio::test]
+async fn priority_then_fifo() {
+    let dir = data_dir();
+    let m = builder(dir.path()).max_concurrent(1).isolation(IsolationMode::Auto).build().await.unwrap();
+    let blocker = m.submit(slow(500).build().unwrap()).await.unwrap();
+    let mut jobs = Vec::new();
+    for (name, prio) in [("a", 0), ("b", 5), ("c", 0), ("d", 5), ("e", 1)] {
+        let j = m.submit(slow(10).priority(prio).label("name", name).build().unwrap()).await.unwrap();
+        jobs.push(j);
+    }
+    blocker.wait().await;
+    let mut order = Vec::new();
+    for j in &jobs {
+        let i = j.wait().await;
+        order.push((i.started_at.unwrap(), i.labels["name"].clone()));
+    }
+    order.sort();
+    let names: Vec<&str> = order.iter().map(|(_, n)| n.as_str()).collect();
+    assert_eq!(names, ["b", "d", "e", "a", "c"]);
+}
+
+#[tokio::test]
+async fn a_hundred_concurrent_waits_all_see_the_outcome() {
+    let dir = data_dir();
+    let m = manager(dir.path(), IsolationMode::Auto).await;
+    let job = m.submit(slow(300).build().unwrap()).await.unwrap();
+    let waits: Vec<_> = (0..100).map(|_| {
+        let j = job.clone();
+        tokio::spawn(async move { j.wait().await.state })
+    }).collect();
+    for w in waits {
+        assert_eq!(w.await.unwrap(), JobState::Succeeded);
+    }
+}

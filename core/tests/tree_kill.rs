@@ -1,0 +1,84 @@
+//! Cancel and timeout kill the whole process tree (including a setsid'd
+//! double-forked daemon) and remove the cgroup.
+mod common;
+
+use std::time::Duration;
+
+use claude_jobs::{IsolationMode, JobSpec, JobState};
+use common::*;
+
+fn fork_tree(marker: &str) -> claude_jobs::JobSpecBuilder {
+    JobSpec::builder()
+        .prompt("spawn tools")
+        .env("FAKE_CLAUDE_SCENARIO", "fork-tree")
+        .env("TEST_MARKER", marker)
+}
+
+async fn check_gone(job: &claude_jobs::Job, marker: &str) {
+    let events: Vec<_> = {
+        use futures_util::StreamExt;
+        job.events().into_stream().collect().await
+    };
+    let pids = fake_pids(&events);
+    assert_eq!(pids.len(), 2, "child and setsid daemon were spawned");
+    for p in &pids {
+        assert!(!alive(*p), "pid {p} survived");
+    }
+    assert!(processes_with_env(marker).is_empty(), "a process of the job survived");
+    assert!(job_cgroups(job.id()).is_empty(), "cgroup left: {:?}", job_cgroups(job.id()));
+}
+
+#[tokio::test]
+async fn cancel_kills_the_whole_tree() {
+    if !cgroups_available("cancel_kills_the_whole_tree") {
+        return;
+    }
+    let dir = data_dir();
+    let m = manager(dir.path(), IsolationMode::Required).await;
+    let marker = format!("cancel-{}", std::process::id());
+    let job = m.submit(fork_tree(&marker).build().unwrap()).await.unwrap();
+    let mut ev = job.events();
+    // Wait until the tree exists.
+    while let Some(r) = ev.next().await {
+        if matches!(&r.event, claude_jobs::JobEvent::Other { raw, .. } if raw["subtype"] == "fake_pids") {
+            break;
+        }
+    }
+    assert_eq!(processes_with_env(&marker).len(), 3, "leader, child, daemon");
+    assert!(!job_cgroups(job.id()).is_empty());
+    job.cancel().await.unwrap();
+    let info = job.wait().await;
+    assert_eq!(info.state, JobState::Cancelled);
+    check_gone(&job, &marker).await;
+}
+
+#[tokio::test]
+async fn timeout_kills_the_whole_tree() {
+    if !cgroups_available("timeout_kills_the_whole_tree") {
+        return;
+    }
+    let dir = data_dir();
+    let m = manager(dir.path(), IsolationMode::Required).await;
+    let marker = format!("timeout-{}", std::process::id());
+    let spec = fork_tree(&marker).timeout(Duration::from_secs(2)).build().unwrap();
+    let job = m.submit(spec).await.unwrap();
+    let info = job.wait().await;
+    assert_eq!(info.state, JobState::TimedOut);
+    assert!(info.error.unwrap().contains("timed out after 2s"));
+    check_gone(&job, &marker).await;
+}
+
+#[tokio::test]
+async fn idle_timeout_fires_on_silence() {
+    let dir = data_dir();
+    let m = manager(dir.path(), IsolationMode::Auto).await;
+    let spec = JobSpec::builder()
+        .prompt("x")
+        .env("FAKE_CLAUDE_SCENARIO", "ignore-sigterm")
+        .idle_timeout(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let info = m.submit(spec).await.unwrap().wait().await;
+    assert_eq!(info.state, JobState::TimedOut);
+    assert!(info.error.unwrap().contains("idle timeout"));
+}

@@ -9,12 +9,18 @@ export CLAUDE_JOBS_REQUIRE_CGROUPS := $(REQUIRE_CGROUPS)
 
 .PHONY: all build test test-rust demo clean
 
+# Each part of the project adds its own targets and appends to TEST_TARGETS.
+.DEFAULT_GOAL := all
+TEST_TARGETS := test-rust
+-include mk/*.mk
+
 all: build
 
 build:
 	$(CARGO) build -p claude-jobs --features cli -p fake-claude -p mock-anthropic
 
-test: build test-rust
+test: build
+	@set -e; for t in $(TEST_TARGETS); do echo "=== make $$t"; $(MAKE) --no-print-directory $$t; done
 	@echo "make test: all suites passed"
 
 test-rust:

@@ -63,7 +63,9 @@ mod runner;
 mod spec;
 mod state;
 pub mod store;
+pub mod templates;
 mod util;
+mod workflow;
 
 pub use claude::{resolve_program, DEFAULT_PASS_ENV, REMOVED_ENV};
 pub use error::{Error, ErrorKind, Result};
@@ -75,6 +77,8 @@ pub use limits::{auto_concurrency, parse_duration, parse_size, Concurrency, Reso
 pub use manager::{JobManager, JobManagerBuilder};
 pub use spec::{JobSpec, JobSpecBuilder, RunAs};
 pub use state::{IsolationKind, JobInfo, JobResult, JobState, ResourceStats, Usage};
+pub use templates::{OutputSpec, Template, TemplateSet};
+pub use workflow::{BrandWorkflow, WorkflowOptions};
 
 /// The README's examples, compiled as doctests.
 #[cfg(doctest)]

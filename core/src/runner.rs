@@ -35,6 +35,9 @@ pub(crate) struct RunContext {
     pub isolation_error: Option<String>,
     pub shared: Arc<JobShared>,
     pub info: JobInfo,
+    /// The prompt to send (rendered from the template and the dependencies'
+    /// outputs), or why it could not be made.
+    pub prompt: Result<String, String>,
 }
 
 #[derive(Debug, Clone)]
@@ -77,6 +80,10 @@ pub(crate) async fn run(ctx: RunContext) -> JobInfo {
     let job_dir = cfg.data_dir.join("jobs").join(&shared.id);
     info.log_dir = Some(job_dir.clone());
 
+    let prompt = match ctx.prompt {
+        Ok(p) => p,
+        Err(e) => return failed(info, format!("cannot render the prompt: {e}")),
+    };
     let dirs = match prepare_dirs(&cfg, &job_dir, spec.working_dir.as_deref(), spec.run_as) {
         Ok(d) => d,
         Err(e) => return failed(info, e),
@@ -155,7 +162,6 @@ pub(crate) async fn run(ctx: RunContext) -> JobInfo {
 
     // 3. Prompt on stdin; stdout and stderr read concurrently.
     if let Some(mut stdin) = child.stdin.take() {
-        let prompt = spec.prompt.clone();
         tokio::spawn(async move {
             let _ = stdin.write_all(prompt.as_bytes()).await;
             let _ = stdin.shutdown().await;
@@ -292,7 +298,65 @@ pub(crate) async fn run(ctx: RunContext) -> JobInfo {
     let (state, error) = decide(&stop, &stream, &info, oom_kills, &watch, &stderr_tail);
     info.state = state;
     info.error = error.map(|e| redactor.text(&e));
+    if info.state == JobState::Succeeded {
+        if let Some(out) = &spec.output {
+            match collect_output(&cfg.data_dir, &dirs.work, out, &shared.id, info.result.as_deref()) {
+                Ok((path, from_text)) => {
+                    if from_text {
+                        shared.emit(JobEvent::Warning {
+                            kind: WarningKind::Other,
+                            message: format!("the job did not write {}; its result text was saved instead", out.file),
+                        });
+                    }
+                    info.outputs.push(path);
+                }
+                Err(e) => {
+                    info.state = JobState::Failed;
+                    info.error = Some(e);
+                }
+            }
+        }
+    }
     info
+}
+
+/// Copies the job's output file (or, failing that, its result text) into
+/// `data_dir/<folder>/<safe name>`. Returns the path and whether the result
+/// text was used.
+fn collect_output(
+    data_dir: &Path,
+    work: &Path,
+    out: &crate::templates::OutputSpec,
+    id: &str,
+    result: Option<&str>,
+) -> Result<(PathBuf, bool), String> {
+    use crate::templates::safe_file_name;
+    let folder = data_dir.join(safe_file_name(&out.folder));
+    std::fs::create_dir_all(&folder).map_err(|e| format!("cannot create {}: {e}", folder.display()))?;
+    let name = safe_file_name(out.name.as_deref().unwrap_or(&out.file));
+    let mut dest = folder.join(&name);
+    if dest.exists() {
+        let short = &id[id.len().saturating_sub(8)..];
+        let (stem, ext) = match name.rsplit_once('.') {
+            Some((s, e)) => (s.to_string(), format!(".{e}")),
+            None => (name.clone(), String::new()),
+        };
+        dest = folder.join(format!("{stem}-{short}{ext}"));
+    }
+    // The job writes in its own working dir; only a plain file inside it counts.
+    let src = work.join(safe_file_name(&out.file));
+    let meta = std::fs::symlink_metadata(&src);
+    if meta.map(|m| m.is_file()).unwrap_or(false) {
+        std::fs::copy(&src, &dest).map_err(|e| format!("cannot collect {}: {e}", src.display()))?;
+        return Ok((dest, false));
+    }
+    match result {
+        Some(text) if !text.trim().is_empty() => {
+            std::fs::write(&dest, text).map_err(|e| format!("cannot write {}: {e}", dest.display()))?;
+            Ok((dest, true))
+        }
+        _ => Err(format!("the job wrote no {} and returned no text", out.file)),
+    }
 }
 
 fn decide(

@@ -77,6 +77,11 @@ pub struct JobSpec {
     pub run_as: Option<RunAs>,
     /// Ids of jobs that must succeed before this one starts.
     pub depends_on: Vec<String>,
+    /// Template variables filled from other jobs' outputs: variable → job id.
+    /// Each job named here is also a dependency.
+    pub inputs: BTreeMap<String, String>,
+    /// The output file to collect (set from the template; may be set directly).
+    pub output: Option<crate::templates::OutputSpec>,
 }
 
 impl JobSpec {
@@ -155,6 +160,14 @@ impl JobSpec {
         for id in &self.depends_on {
             if id.trim().is_empty() {
                 return Err(Error::invalid("depends_on", "a job id is empty"));
+            }
+        }
+        for (var, id) in &self.inputs {
+            if self.template.is_none() {
+                return Err(Error::invalid("inputs", "inputs fill template variables: set a template"));
+            }
+            if !self.depends_on.contains(id) {
+                return Err(Error::invalid("inputs", format!("{var}: job {id} is not in depends_on")));
             }
         }
         Ok(())
@@ -283,8 +296,18 @@ impl JobSpecBuilder {
     }
     /// A job that must succeed first.
     pub fn depends_on(mut self, job_id: impl Into<String>) -> Self {
-        self.spec.depends_on.push(job_id.into());
+        let id = job_id.into();
+        if !self.spec.depends_on.contains(&id) {
+            self.spec.depends_on.push(id);
+        }
         self
+    }
+    /// Fill template variable `variable` with the output of job `job_id`
+    /// (which becomes a dependency).
+    pub fn input(mut self, variable: impl Into<String>, job_id: impl Into<String>) -> Self {
+        let id = job_id.into();
+        self.spec.inputs.insert(variable.into(), id.clone());
+        self.depends_on(id)
     }
     /// Validates and returns the spec.
     pub fn build(self) -> Result<JobSpec> {

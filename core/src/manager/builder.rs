@@ -35,6 +35,7 @@ pub struct JobManagerBuilder {
     pub(crate) concurrency: Concurrency,
     pub(crate) store: Option<Arc<dyn JobStore>>,
     pub(crate) subreaper: bool,
+    pub(crate) template_dirs: Vec<PathBuf>,
 }
 
 impl Default for JobManagerBuilder {
@@ -61,6 +62,7 @@ impl Default for JobManagerBuilder {
             concurrency: Concurrency::Fixed(3),
             store: None,
             subreaper: true,
+            template_dirs: Vec::new(),
         }
     }
 }
@@ -157,6 +159,13 @@ impl JobManagerBuilder {
     /// The job store (default: in memory).
     pub fn store(mut self, store: Arc<dyn JobStore>) -> Self {
         self.store = Some(store);
+        self
+    }
+    /// Load instruction templates (`*.md`) from this folder, besides the
+    /// built-in `brand-data`, `brief` and `draft` (a template with the same
+    /// name replaces the built-in one). Repeatable.
+    pub fn templates_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.template_dirs.push(dir.into());
         self
     }
     /// Make the manager the child subreaper of its process (default true).

@@ -16,6 +16,7 @@ use crate::runner::{self, RunContext};
 use crate::spec::JobSpec;
 use crate::state::{IsolationKind, JobInfo, JobState};
 use crate::store::{Claim, JobRecord, JobStore, MemoryStore};
+use crate::templates::TemplateSet;
 use crate::util::now_ms;
 
 mod builder;
@@ -58,6 +59,7 @@ pub(crate) struct ManagerInner {
     shutting_down: AtomicBool,
     node_id: String,
     host_cpus: f64,
+    templates: TemplateSet,
     self_ref: Weak<ManagerInner>,
 }
 
@@ -99,6 +101,10 @@ impl JobManager {
                 Err(e) => return Err(Error::Isolation(e.to_string())),
             }
         };
+        let mut templates = TemplateSet::built_in();
+        for dir in &b.template_dirs {
+            templates.add_dir(dir)?;
+        }
         let store = b.store.unwrap_or_else(|| Arc::new(MemoryStore::new()));
         let max = b.concurrency.resolve().max(1);
         let inner = Arc::new_cyclic(|weak| ManagerInner {
@@ -114,6 +120,7 @@ impl JobManager {
             shutting_down: AtomicBool::new(false),
             node_id: format!("{}-{}", hostname(), std::process::id()),
             host_cpus: crate::host::cpu_count(),
+            templates,
             self_ref: weak.clone(),
         });
         tokio::spawn(admission_loop(Arc::downgrade(&inner), inner.wake.clone()));
@@ -167,6 +174,11 @@ impl JobManager {
         self.inner.isolation_error.as_deref()
     }
 
+    /// The instruction templates this manager knows.
+    pub fn templates(&self) -> &TemplateSet {
+        &self.inner.templates
+    }
+
     /// The data directory (absolute).
     pub fn data_dir(&self) -> &std::path::Path {
         &self.inner.cfg.data_dir
@@ -193,12 +205,21 @@ impl ManagerInner {
             return Err(Error::ShuttingDown);
         }
         spec.validate()?;
-        if let Some(t) = &spec.template {
-            return Err(Error::Template {
-                template: t.clone(),
-                field: Some("template".into()),
-                reason: "unknown template (no templates are loaded)".into(),
-            });
+        if let Some(name) = spec.template.clone() {
+            let t = self.templates.get(&name)?;
+            let pending: Vec<&str> = spec.inputs.keys().map(String::as_str).collect();
+            t.check_variables(&spec.variables, &pending)?;
+            t.apply_defaults(&mut spec);
+            if spec.output.is_none() {
+                spec.output = t.output.clone().map(|mut o| {
+                    o.name = t.output_name(&spec.variables);
+                    o
+                });
+            }
+            if spec.inputs.is_empty() {
+                spec.prompt = t.render(&spec.variables)?;
+            }
+            spec.labels.entry("template".into()).or_insert(name);
         }
         spec.limits = spec.limits.or(self.cfg.default_limits);
         spec.limits.validate(self.host_cpus)?;
@@ -336,17 +357,19 @@ impl ManagerInner {
             i.attempt = claim.record.info.attempt;
             i.started_at = claim.record.info.started_at;
         }
-        let ctx = RunContext {
-            cfg: self.cfg.clone(),
-            isolator: self.isolator.clone(),
-            isolation_error: self.isolation_error.clone(),
-            shared: shared.clone(),
-            info: shared.info(),
-        };
         let me = self.clone();
         let lease = claim.lease;
-        let span = tracing::info_span!("job", job_id = %id, attempt = ctx.info.attempt);
+        let span = tracing::info_span!("job", job_id = %id, attempt = shared.info().attempt);
         tokio::spawn(tracing::Instrument::instrument(async move {
+            let prompt = me.prompt_with_inputs(&shared.spec).await;
+            let ctx = RunContext {
+            cfg: me.cfg.clone(),
+            isolator: me.isolator.clone(),
+            isolation_error: me.isolation_error.clone(),
+            shared: shared.clone(),
+            info: shared.info(),
+            prompt,
+        };
             let info = runner::run(ctx).await;
             tracing::info!(job_id = %id, state = %info.state, "job finished");
             match me.store.finish(&info, lease).await {
@@ -359,6 +382,32 @@ impl ManagerInner {
             me.changed.notify_waiters();
             me.wake.notify_one();
         }, span));
+    }
+
+    /// The prompt of a job whose template variables come from dependencies'
+    /// outputs (the collected output file, else the result text).
+    async fn prompt_with_inputs(&self, spec: &JobSpec) -> Result<String, String> {
+        let Some(name) = &spec.template else { return Ok(spec.prompt.clone()) };
+        if spec.inputs.is_empty() {
+            return Ok(spec.prompt.clone());
+        }
+        let t = self.templates.get(name).map_err(|e| e.to_string())?;
+        let mut vars = spec.variables.clone();
+        for (var, dep) in &spec.inputs {
+            let rec = self
+                .store
+                .get(dep)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("input {var}: job {dep} is gone"))?;
+            let text = match rec.info.outputs.first() {
+                Some(path) => std::fs::read_to_string(path)
+                    .map_err(|e| format!("input {var}: cannot read {}: {e}", path.display()))?,
+                None => rec.info.result.clone().unwrap_or_default(),
+            };
+            vars.insert(var.clone(), text);
+        }
+        t.render(&vars).map_err(|e| e.to_string())
     }
 
     async fn shutdown(&self, drain_timeout: Duration) {

@@ -2,6 +2,7 @@
 
 mod progress;
 mod run;
+mod workflow;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -20,6 +21,8 @@ pub struct Args {
 pub enum Command {
     /// Run one job and print its outcome.
     Run(run::RunArgs),
+    /// Run brand research → brief → draft for one brand.
+    Workflow(workflow::WorkflowArgs),
 }
 
 /// Options shared by the subcommands that build a manager.
@@ -62,5 +65,6 @@ pub(crate) fn report_error(err: &claude_jobs::Error, json: bool) -> ExitCode {
 pub async fn main(args: Args) -> ExitCode {
     match args.command {
         Command::Run(a) => run::run(a).await,
+        Command::Workflow(a) => workflow::run(a).await,
     }
 }

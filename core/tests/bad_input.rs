@@ -76,11 +76,13 @@ async fn a_cli_that_disappears_after_submit_fails_the_job() {
     std::fs::copy(fake_claude(), &bin).unwrap();
     let m = builder(dir.path()).claude_bin(&bin).max_concurrent(1).build().await.unwrap();
     let first = m
-        .submit(JobSpec::builder().prompt("x").env("FAKE_CLAUDE_SCENARIO", "slow").env("FAKE_CLAUDE_SECONDS", "0.5").build().unwrap())
+        .submit(JobSpec::builder().prompt("x").env("FAKE_CLAUDE_SCENARIO", "slow").env("FAKE_CLAUDE_SECONDS", "2").build().unwrap())
         .await
         .unwrap();
     let second = m.submit(JobSpec::from_prompt("y")).await.unwrap();
-    assert!(eventually(10, || first.state() == JobState::Running).await);
+    // Started (it has a pid) while the second job is still queued behind it.
+    assert!(eventually(30, || first.info().pid.is_some()).await);
+    assert_eq!(second.state(), JobState::Queued);
     std::fs::remove_file(&bin).unwrap();
     let info = second.wait().await;
     assert_eq!(info.state, JobState::Failed);

@@ -139,7 +139,7 @@ async fn cancel_of_a_process_that_ignores_sigterm_kills_it() {
     let dir = data_dir();
     let m = manager(dir.path(), IsolationMode::Auto).await;
     let job = m.submit(spec("ignore-sigterm")).await.unwrap();
-    assert!(eventually(10, || job.info().pid.is_some()).await);
+    assert!(eventually(30, || job.info().pid.is_some()).await);
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     assert!(job.cancel().await.unwrap());
     let info = job.wait().await;

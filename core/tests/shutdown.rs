@@ -13,7 +13,7 @@ async fn shutdown_interrupts_running_and_queued_jobs() {
     let slow = || JobSpec::builder().prompt("x").env("FAKE_CLAUDE_SCENARIO", "slow").env("FAKE_CLAUDE_SECONDS", "30").build().unwrap();
     let running = m.submit(slow()).await.unwrap();
     let queued = m.submit(slow()).await.unwrap();
-    assert!(eventually(10, || running.info().pid.is_some()).await);
+    assert!(eventually(30, || running.info().pid.is_some()).await);
     m.shutdown(Duration::from_millis(200)).await;
     let r = running.wait().await;
     assert_eq!(r.state, JobState::Interrupted);
@@ -31,7 +31,7 @@ async fn shutdown_lets_short_jobs_finish() {
         .submit(JobSpec::builder().prompt("x").env("FAKE_CLAUDE_SCENARIO", "slow").env("FAKE_CLAUDE_SECONDS", "0.5").build().unwrap())
         .await
         .unwrap();
-    assert!(eventually(10, || job.info().pid.is_some()).await);
+    assert!(eventually(30, || job.info().pid.is_some()).await);
     m.shutdown(Duration::from_secs(10)).await;
     assert_eq!(job.wait().await.state, JobState::Succeeded);
 }

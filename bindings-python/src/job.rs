@@ -1,0 +1,102 @@
+//! [`Job`]: the handle `JobManager.submit` and `JobManager.get` return.
+
+use pyo3::prelude::*;
+use pyo3::types::PyString;
+
+use crate::convert::to_py_dict;
+use crate::errors::IntoPyResult;
+use crate::events::EventStream;
+use crate::info::JobInfo;
+use crate::process_local::ProcessLocal;
+use crate::runtime::future_into_py;
+
+/// A handle to one job. Any number of handles may refer to the same job;
+/// they compare equal by id.
+#[pyclass(frozen, module = "claude_jobs", name = "Job")]
+pub struct Job {
+    inner: ProcessLocal<claude_jobs::Job>,
+}
+
+impl Job {
+    pub fn new(job: claude_jobs::Job) -> Self {
+        Job {
+            inner: ProcessLocal::new(job),
+        }
+    }
+
+    fn core(&self) -> PyResult<&claude_jobs::Job> {
+        self.inner.get("Job")
+    }
+
+    /// The id, for other Rust modules.
+    pub fn id_str(&self) -> PyResult<&str> {
+        Ok(self.core()?.id())
+    }
+}
+
+#[pymethods]
+impl Job {
+    /// The job's id (a UUIDv7 string, sortable by submission time).
+    #[getter]
+    fn id(&self) -> PyResult<&str> {
+        self.id_str()
+    }
+
+    /// The current state (`"queued"`, `"running"`, `"succeeded"`, …).
+    #[getter]
+    fn state(&self) -> PyResult<&'static str> {
+        Ok(self.core()?.state().as_str())
+    }
+
+    /// A snapshot of the job now (synchronous).
+    fn info(&self) -> PyResult<JobInfo> {
+        Ok(self.core()?.info().into())
+    }
+
+    /// The spec the job runs with (defaults applied), as a plain dict;
+    /// durations in milliseconds, limits in cores/bytes/processes.
+    fn spec<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py_dict(py, self.core()?.spec())
+    }
+
+    /// `await job.wait()`: waits until the job reaches a final state and
+    /// returns its `JobInfo`. Returns at once for a finished job; any number
+    /// of tasks may wait. Cancelling the await does not cancel the job.
+    fn wait<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let job = self.core()?.clone();
+        future_into_py(py, async move { Ok(JobInfo::from(job.wait().await)) })
+    }
+
+    /// `await job.cancel()`: a queued job ends `cancelled` at once; a running
+    /// one gets SIGTERM, then after the manager's `kill_grace` its whole
+    /// cgroup is killed. Returns False when the job had already finished.
+    fn cancel<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let job = self.core()?.clone();
+        future_into_py(py, async move { job.cancel().await.py_err() })
+    }
+
+    /// `async for event in job.events()`: past events replayed, then live
+    /// ones, until the job has finished. `after=seq` resumes after the event
+    /// with that sequence number.
+    #[pyo3(signature = (after=0))]
+    fn events(&self, after: u64) -> PyResult<EventStream> {
+        let job = self.core()?;
+        Ok(EventStream::new(if after == 0 { job.events() } else { job.events_after(after) }))
+    }
+
+    fn __repr__(&self) -> PyResult<String> {
+        let job = self.core()?;
+        Ok(format!("Job(id={:?}, state={:?})", job.id(), job.state().as_str()))
+    }
+
+    fn __eq__(&self, other: &Bound<'_, PyAny>) -> PyResult<bool> {
+        match other.cast::<Job>() {
+            Ok(o) => Ok(o.get().id_str()? == self.id_str()?),
+            Err(_) => Ok(false),
+        }
+    }
+
+    fn __hash__(&self, py: Python<'_>) -> PyResult<isize> {
+        PyString::new(py, self.id_str()?).hash()
+    }
+}

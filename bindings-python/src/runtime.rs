@@ -1,0 +1,177 @@
+//! The binding's tokio runtime, rebuilt after `fork()`.
+//!
+//! `pyo3_async_runtimes::tokio` keeps its runtime in a `OnceLock` that can
+//! never be replaced. Tokio's worker threads do not survive `fork()`, so a
+//! child process (multiprocessing's `fork` start method, gunicorn workers)
+//! that inherited such a runtime would hang on its first `await`.
+//!
+//! Like lancedb's binding, we keep our own runtime behind a raw pointer and
+//! plug it into `pyo3_async_runtimes` through its `generic` traits. A
+//! `pthread_atfork` child handler (registered when the module is imported)
+//! clears the pointer with plain atomic stores, the only safe thing to do in
+//! a freshly forked child; the next call builds a new runtime there.
+//!
+//! Runtimes are never freed: one is built per process (plus one per fork in
+//! the child), and a runtime that is dropped from one of its own worker
+//! threads panics. Leaking is cheap and always safe; it also lets
+//! [`runtime`] hand out `&'static` references.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::ptr;
+use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+use std::sync::Once;
+
+use pyo3::conversion::IntoPyObject;
+use pyo3::prelude::*;
+use pyo3_async_runtimes::generic::{ContextExt, JoinError, Runtime as GenericRuntime};
+use pyo3_async_runtimes::TaskLocals;
+use tokio::runtime::Runtime;
+
+/// The current runtime (`Box::into_raw`, never freed), or null.
+static RUNTIME: AtomicPtr<Runtime> = AtomicPtr::new(ptr::null_mut());
+/// A spin lock around building the runtime. Not a `Mutex`: the fork handler
+/// must be able to release it with one atomic store, whichever (now
+/// vanished) thread held it in the parent.
+static BUILDING: AtomicBool = AtomicBool::new(false);
+static ATFORK: Once = Once::new();
+
+/// The runtime of this process, built on first use (and again after fork).
+pub fn runtime() -> &'static Runtime {
+    let p = RUNTIME.load(Ordering::Acquire);
+    if !p.is_null() {
+        // SAFETY: the pointer came from `Box::into_raw` and is never freed.
+        return unsafe { &*p };
+    }
+    while BUILDING
+        .compare_exchange_weak(false, true, Ordering::AcqRel, Ordering::Acquire)
+        .is_err()
+    {
+        std::thread::yield_now();
+    }
+    let _unlock = Unlock;
+    let p = RUNTIME.load(Ordering::Acquire);
+    if !p.is_null() {
+        // SAFETY: as above.
+        return unsafe { &*p };
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("claude-jobs-rt")
+        .build()
+        .unwrap_or_else(|e| panic!("cannot start the tokio runtime: {e}"));
+    let p = Box::into_raw(Box::new(rt));
+    RUNTIME.store(p, Ordering::Release);
+    // SAFETY: just created, never freed.
+    unsafe { &*p }
+}
+
+/// Releases [`BUILDING`] on scope exit, also when building panics.
+struct Unlock;
+
+impl Drop for Unlock {
+    fn drop(&mut self) {
+        BUILDING.store(false, Ordering::Release);
+    }
+}
+
+/// Runs in the child right after `fork()`: forget the parent's runtime (its
+/// threads are gone) so that the next [`runtime`] call builds a fresh one.
+/// Plain atomic stores only: nothing else is safe here.
+extern "C" fn after_fork_in_child() {
+    RUNTIME.store(ptr::null_mut(), Ordering::SeqCst);
+    BUILDING.store(false, Ordering::SeqCst);
+}
+
+/// Registers the fork handler once per process (called at import).
+pub fn install_fork_handler() {
+    ATFORK.call_once(|| {
+        // SAFETY: the handler only performs atomic stores.
+        unsafe {
+            libc::pthread_atfork(None, None, Some(after_fork_in_child));
+        }
+    });
+}
+
+/// Runs a future to completion on the runtime, with the GIL released, for
+/// the synchronous entry points (the `JobManager` constructor).
+pub fn block_on<F>(py: Python<'_>, fut: F) -> F::Output
+where
+    F: Future + Send,
+    F::Output: Send,
+{
+    py.detach(|| runtime().block_on(fut))
+}
+
+/// The process id, to tell objects inherited across `fork()` from ours.
+pub fn current_pid() -> u32 {
+    std::process::id()
+}
+
+/// Marker type that plugs [`runtime`] into `pyo3_async_runtimes::generic`.
+pub struct ForkSafeRuntime;
+
+/// `tokio::task::JoinError` in a newtype (orphan rule).
+pub struct TaskJoinError(tokio::task::JoinError);
+
+impl JoinError for TaskJoinError {
+    fn is_panic(&self) -> bool {
+        self.0.is_panic()
+    }
+    fn into_panic(self) -> Box<dyn std::any::Any + Send + 'static> {
+        self.0.into_panic()
+    }
+}
+
+type BoxedJoin = Pin<Box<dyn Future<Output = Result<(), TaskJoinError>> + Send>>;
+
+impl GenericRuntime for ForkSafeRuntime {
+    type JoinError = TaskJoinError;
+    type JoinHandle = BoxedJoin;
+
+    fn spawn<F>(fut: F) -> Self::JoinHandle
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let handle = runtime().spawn(fut);
+        Box::pin(async move { handle.await.map_err(TaskJoinError) })
+    }
+
+    fn spawn_blocking<F>(f: F) -> Self::JoinHandle
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        let handle = runtime().spawn_blocking(f);
+        Box::pin(async move { handle.await.map_err(TaskJoinError) })
+    }
+}
+
+tokio::task_local! {
+    static TASK_LOCALS: std::cell::OnceCell<TaskLocals>;
+}
+
+impl ContextExt for ForkSafeRuntime {
+    fn scope<F, R>(locals: TaskLocals, fut: F) -> Pin<Box<dyn Future<Output = R> + Send>>
+    where
+        F: Future<Output = R> + Send + 'static,
+    {
+        let cell = std::cell::OnceCell::new();
+        let _ = cell.set(locals);
+        Box::pin(TASK_LOCALS.scope(cell, fut))
+    }
+
+    fn get_task_locals() -> Option<TaskLocals> {
+        TASK_LOCALS.try_with(|c| c.get().cloned()).unwrap_or_default()
+    }
+}
+
+/// `pyo3_async_runtimes::tokio::future_into_py` on the fork-safe runtime:
+/// returns an asyncio future at once; `fut` runs on tokio without the GIL.
+/// Needs a running asyncio loop in the calling thread.
+pub fn future_into_py<F, T>(py: Python<'_>, fut: F) -> PyResult<Bound<'_, PyAny>>
+where
+    F: Future<Output = PyResult<T>> + Send + 'static,
+    T: for<'py> IntoPyObject<'py> + Send + 'static,
+{
+    pyo3_async_runtimes::generic::future_into_py::<ForkSafeRuntime, _, T>(py, fut)
+}

@@ -7,7 +7,7 @@ ROOT := $(abspath .)
 REQUIRE_CGROUPS ?= $(shell [ "$$(id -u)" = 0 ] && [ "$$(uname -s)" = Linux ] && echo 1 || echo 0)
 export CLAUDE_JOBS_REQUIRE_CGROUPS := $(REQUIRE_CGROUPS)
 
-.PHONY: all build test test-rust demo clean
+.PHONY: all build test test-rust demo clean claude-cli
 
 # Each part of the project adds its own targets and appends to TEST_TARGETS.
 .DEFAULT_GOAL := all
@@ -23,9 +23,25 @@ test: build
 	@set -e; for t in $(TEST_TARGETS); do echo "=== make $$t"; $(MAKE) --no-print-directory $$t; done
 	@echo "make test: all suites passed"
 
-test-rust:
-	$(CARGO) test -p claude-jobs --features cli
-	$(CARGO) test -p fake-claude -p mock-anthropic
+# The real Claude Code CLI, pinned in scripts/install-claude.sh; its path in .tools/claude.path.
+claude-cli:
+	@mkdir -p .tools && scripts/install-claude.sh | tail -n 1 > .tools/claude.path.new && mv .tools/claude.path.new .tools/claude.path
+	@echo "real Claude CLI: $$(cat .tools/claude.path)"
+
+# Unit, integration, doc and real-CLI tests of the Rust crates. The real-CLI
+# tests (core/tests/real_cli.rs) must run here, never skip.
+test-rust: claude-cli
+	CLAUDE_BIN="$$(cat .tools/claude.path)" CLAUDE_JOBS_REQUIRE_REAL_CLI=1 $(CARGO) test -p claude-jobs --features cli
+	CLAUDE_BIN="$$(cat .tools/claude.path)" $(CARGO) test -p fake-claude -p mock-anthropic
+
+BRAND ?= Acme Coffee
+DEMO_DIR ?= demo-data
+# research → brief → draft through the manager: the real API when
+# ANTHROPIC_API_KEY is set, else the bundled mock (the command says which).
+demo: build
+	@if command -v claude >/dev/null 2>&1; then bin="$$(command -v claude)"; \
+	else echo "claude is not on PATH: installing the pinned CLI from npm"; $(MAKE) --no-print-directory claude-cli; bin="$$(cat .tools/claude.path)"; fi; \
+	./target/debug/claude-jobs workflow --brand "$(BRAND)" --claude-bin "$$bin" --data-dir "$(DEMO_DIR)"
 
 clean:
 	$(CARGO) clean

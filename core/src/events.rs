@@ -74,6 +74,8 @@ pub enum JobEvent {
         memory_bytes: u64,
         limit_bytes: Option<u64>,
         cap_hits: u64,
+        /// Pages evicted and re-read since the last sample.
+        refaults: u64,
         pressure_avg10: Option<f64>,
     },
     /// The manager is stopping the job.

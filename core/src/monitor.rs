@@ -9,6 +9,8 @@ use crate::isolation::Sample;
 
 /// Consecutive samples at the cap before a warning.
 const TICKS_BEFORE_WARNING: u32 = 2;
+/// Refaulted pages per sample that count as thrashing (1 MiB).
+const REFAULTS_PER_TICK: u64 = 256;
 /// At most one warning per this interval.
 const WARNING_INTERVAL: Duration = Duration::from_secs(5);
 
@@ -16,6 +18,7 @@ const WARNING_INTERVAL: Duration = Duration::from_secs(5);
 pub(crate) struct PressureWatch {
     limit: Option<u64>,
     last_hits: u64,
+    last_refaults: u64,
     ticks: u32,
     since: Option<Instant>,
     last_warning: Option<Instant>,
@@ -32,6 +35,7 @@ impl PressureWatch {
         PressureWatch {
             limit,
             last_hits: 0,
+            last_refaults: 0,
             ticks: 0,
             since: None,
             last_warning: None,
@@ -47,9 +51,12 @@ impl PressureWatch {
         self.hits = s.memory_cap_hits;
         let limit = self.limit?;
         let hitting = s.memory_cap_hits > self.last_hits && s.memory_bytes >= limit / 10 * 9;
+        let refaults = s.refaults.saturating_sub(self.last_refaults);
+        let thrashing = refaults >= REFAULTS_PER_TICK;
         let psi = s.pressure_avg10.map(|p| p >= 10.0).unwrap_or(false);
         self.last_hits = s.memory_cap_hits;
-        if hitting || psi {
+        self.last_refaults = s.refaults;
+        if hitting || thrashing || psi {
             self.ticks += 1;
             self.since.get_or_insert(now);
         } else {
@@ -69,6 +76,7 @@ impl PressureWatch {
             memory_bytes: s.memory_bytes,
             limit_bytes: Some(limit),
             cap_hits: s.memory_cap_hits,
+            refaults,
             pressure_avg10: s.pressure_avg10,
         })
     }
@@ -84,7 +92,7 @@ mod tests {
     use super::*;
 
     fn sample(bytes: u64, hits: u64) -> Sample {
-        Sample { memory_bytes: bytes, memory_cap_hits: hits, pressure_avg10: None, processes: 3 }
+        Sample { memory_bytes: bytes, memory_cap_hits: hits, refaults: 0, pressure_avg10: None, processes: 3 }
     }
 
     #[test]
@@ -99,5 +107,15 @@ mod tests {
         assert_eq!(w.under_pressure_for(t), Duration::ZERO);
         assert_eq!(w.peak_processes, 3);
         assert!(w.seen);
+    }
+
+    #[test]
+    fn refaults_count_as_thrashing() {
+        let mut w = PressureWatch::new(Some(100));
+        let t = Instant::now();
+        let s = |r| Sample { memory_bytes: 10, memory_cap_hits: 0, refaults: r, pressure_avg10: None, processes: 1 };
+        assert!(w.observe(s(0), t).is_none());
+        assert!(w.observe(s(10_000), t).is_none());
+        assert!(matches!(w.observe(s(20_000), t), Some(JobEvent::MemoryPressure { refaults: 10_000, .. })));
     }
 }

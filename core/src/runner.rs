@@ -369,11 +369,11 @@ fn decide(
 ) -> (JobState, Option<String>) {
     let ok_result = stream.result.as_ref().map(|r| !r.is_error).unwrap_or(false);
     let pressure_note = || {
-        if watch.seen || (watch.hits > 0 && info.limits.memory.is_some()) {
+        if watch.seen {
             format!(
-                "; the job was under memory pressure (its {} memory cap was hit {} times): raise its memory cap",
+                "; the job was under memory pressure at its {} memory cap (thrashing: {} pages evicted and re-read): raise its memory cap",
                 human_bytes(info.limits.memory.unwrap_or(0)),
-                watch.hits
+                info.stats.memory_refaults
             )
         } else {
             String::new()

@@ -134,6 +134,8 @@ pub struct ResourceStats {
     pub peak_processes: u64,
     /// Times the memory cap was hit (v1 `memory.failcnt`, v2 `memory.events max`).
     pub memory_cap_hits: u64,
+    /// Pages evicted under the cap and read again (thrashing), from `memory.stat`.
+    pub memory_refaults: u64,
     /// OOM kills inside the job's cgroup.
     pub oom_kills: u64,
 }

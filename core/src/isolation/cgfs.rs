@@ -38,6 +38,12 @@ pub(crate) fn keyed(dir: &Path, file: &str, key: &str) -> Option<u64> {
     })
 }
 
+/// Refaults (anonymous + file) from `dir/memory.stat`.
+pub(crate) fn refaults(dir: &Path) -> u64 {
+    keyed(dir, "memory.stat", "workingset_refault_file").unwrap_or(0)
+        + keyed(dir, "memory.stat", "workingset_refault_anon").unwrap_or(0)
+}
+
 /// Writes then reads back, failing when the kernel kept something else.
 /// `accept` decides whether the read value matches.
 pub(crate) fn write_checked(
@@ -172,6 +178,49 @@ pub(crate) fn own_cgroups() -> Vec<(String, String)> {
         .collect()
 }
 
+/// One cgroup mount from `/proc/self/mountinfo`.
+#[derive(Debug, Clone)]
+pub(crate) struct Mount {
+    /// The path inside the hierarchy that is mounted (field 4).
+    pub root: PathBuf,
+    pub point: PathBuf,
+}
+
+/// The mounts of type `fs_type` (`cgroup2`, `cgroup`) in `/proc/self/mountinfo`.
+/// (cgroups-rs's `mountinfo_self` keeps only `cgroup`, never `cgroup2`.)
+pub(crate) fn mounts(fs_type: &str) -> Vec<Mount> {
+    fs::read_to_string("/proc/self/mountinfo")
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|line| {
+            let (left, right) = line.split_once(" - ")?;
+            let left: Vec<&str> = left.split(' ').collect();
+            let ty = right.split(' ').next()?;
+            (left.len() >= 5 && ty == fs_type).then(|| Mount {
+                root: PathBuf::from(unescape(left[3])),
+                point: PathBuf::from(unescape(left[4])),
+            })
+        })
+        .collect()
+}
+
+/// Undoes mountinfo's octal escapes (`\040` for a space).
+fn unescape(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
+            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
+            i += 4;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,5 +230,11 @@ mod tests {
         assert!(!manager_dir_is_stale(&manager_dir_name()));
         assert!(manager_dir_is_stale("mgr-999999999-1"));
         assert!(!manager_dir_is_stale("something-else"));
+    }
+
+    #[test]
+    fn mountinfo_escapes() {
+        assert_eq!(unescape(r"/a\040b"), "/a b");
+        assert_eq!(unescape(r"/plain\"), r"/plain\");
     }
 }

@@ -61,6 +61,9 @@ impl FromStr for IsolationMode {
 pub(crate) struct Sample {
     pub memory_bytes: u64,
     pub memory_cap_hits: u64,
+    /// Pages evicted and read again (`workingset_refault_*` in `memory.stat`):
+    /// the thrashing signal.
+    pub refaults: u64,
     pub pressure_avg10: Option<f64>,
     pub processes: u64,
 }

@@ -185,6 +185,14 @@ impl V1Group {
         Ok(())
     }
 
+    /// Times the cap was hit: with swap capped too, failed charges count on
+    /// the memory+swap counter, so take the larger of the two.
+    fn cap_hits(&self) -> u64 {
+        self.dir("memory")
+            .map(|d| cgfs::read_u64(d, "memory.failcnt").max(cgfs::read_u64(d, "memory.memsw.failcnt")))
+            .unwrap_or(0)
+    }
+
     fn freeze(&self, state: &str) -> bool {
         let Some(fr) = self.dir("freezer") else { return false };
         if cgfs::write(fr, "freezer.state", state).is_err() {
@@ -244,7 +252,8 @@ impl JobGroup for V1Group {
         let mem = self.dir("memory");
         Sample {
             memory_bytes: mem.map(|d| cgfs::read_u64(d, "memory.usage_in_bytes")).unwrap_or(0),
-            memory_cap_hits: mem.map(|d| cgfs::read_u64(d, "memory.failcnt")).unwrap_or(0),
+            memory_cap_hits: self.cap_hits(),
+            refaults: mem.map(cgfs::refaults).unwrap_or(0),
             pressure_avg10: None,
             processes: self.dir("pids").map(|d| cgfs::read_u64(d, "pids.current")).unwrap_or(0),
         }
@@ -265,7 +274,8 @@ impl JobGroup for V1Group {
                 / 1000,
             nr_throttled: cpu.and_then(|d| cgfs::keyed(d, "cpu.stat", "nr_throttled")).unwrap_or(0),
             peak_processes: 0,
-            memory_cap_hits: mem.map(|d| cgfs::read_u64(d, "memory.failcnt")).unwrap_or(0),
+            memory_cap_hits: self.cap_hits(),
+            memory_refaults: mem.map(cgfs::refaults).unwrap_or(0),
             oom_kills: self.oom_kills(),
         }
     }

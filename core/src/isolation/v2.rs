@@ -26,18 +26,21 @@ pub(crate) struct V2Root {
 impl V2Root {
     /// Finds the cgroup2 mount holding controllers and our place in it.
     pub(crate) fn detect() -> Option<Result<V2Root, String>> {
-        let mounts = cgroups_rs::fs::hierarchies::mountinfo_self();
-        let m = mounts.iter().find(|m| m.fs_type.0 == "cgroup2")?;
+        // Prefer a mount with controllers (a hybrid host's `unified` has none).
+        let mounts = cgfs::mounts("cgroup2");
+        let has_controllers =
+            |m: &&cgfs::Mount| !cgfs::read(&m.point, "cgroup.controllers").unwrap_or_default().is_empty();
+        let m = mounts.iter().find(has_controllers).or(mounts.first())?;
         let own_path = cgfs::own_cgroups()
             .into_iter()
             .find(|(c, _)| c.is_empty())
             .map(|(_, p)| p)
             .unwrap_or_else(|| "/".into());
         let rel = Path::new(&own_path)
-            .strip_prefix(&m.mount_root)
+            .strip_prefix(&m.root)
             .map(Path::to_path_buf)
             .unwrap_or_else(|_| PathBuf::from(own_path.trim_start_matches('/')));
-        let mut own = m.mount_point.join(rel);
+        let mut own = m.point.join(rel);
         // Already moved into our leaf by an earlier manager in this process.
         if own.file_name().map(|n| n == MANAGER_LEAF).unwrap_or(false) {
             own.pop();
@@ -238,6 +241,7 @@ impl JobGroup for V2Group {
         Sample {
             memory_bytes: cgfs::read_u64(&self.dir, "memory.current"),
             memory_cap_hits: cgfs::keyed(&self.dir, "memory.events", "max").unwrap_or(0),
+            refaults: cgfs::refaults(&self.dir),
             pressure_avg10: pressure,
             processes: cgfs::read_u64(&self.dir, "pids.current"),
         }
@@ -252,6 +256,7 @@ impl JobGroup for V2Group {
             nr_throttled: cgfs::keyed(d, "cpu.stat", "nr_throttled").unwrap_or(0),
             peak_processes: cgfs::read_u64(d, "pids.peak"),
             memory_cap_hits: cgfs::keyed(d, "memory.events", "max").unwrap_or(0),
+            memory_refaults: cgfs::refaults(d),
             oom_kills: self.oom_kills(),
         }
     }

@@ -16,6 +16,7 @@ const SCENARIOS: &[(&str, Scenario)] = &[
     ("trivial", trivial),
     ("slow", slow),
     ("alloc", alloc),
+    ("thrash", thrash),
     ("cpu", cpu),
     ("fork-tree", fork_tree),
     ("garbage", garbage),
@@ -144,6 +145,60 @@ fn alloc(ctx: &Ctx, out: &mut Out) -> i32 {
     };
     out.line(&r.build(ctx));
     std::hint::black_box(&chunks);
+    0
+}
+
+/// Holds `FAKE_CLAUDE_ALLOC_MB` (default 40) MiB of anonymous memory, then
+/// re-reads a `FAKE_CLAUDE_FILE_MB` (default 64) MiB file in its working dir
+/// for `FAKE_CLAUDE_SECONDS` (default 3600): under a cap that fits the
+/// anonymous memory but not the file's pages, the page cache is evicted and
+/// re-read forever (thrashing, like a CLI whose binary pages do not fit), and
+/// the job makes no progress without being OOM-killed.
+fn thrash(ctx: &Ctx, out: &mut Out) -> i32 {
+    use std::io::{Read, Seek, SeekFrom, Write};
+    let anon = param("FAKE_CLAUDE_ALLOC_MB", 40usize) * MIB;
+    let file_size = param("FAKE_CLAUDE_FILE_MB", 64usize) * MIB;
+    let until = Instant::now() + seconds(3600.0);
+    out.line(&m::init(ctx));
+    let mut held = vec![0u8; anon];
+    for off in (0..anon).step_by(4096) {
+        held[off] = 0x5a;
+    }
+    let path = std::path::Path::new("fake-thrash.bin");
+    let mut f = match std::fs::OpenOptions::new().create(true).truncate(true).read(true).write(true).open(path) {
+        Ok(f) => f,
+        Err(e) => {
+            err(&format!("fake-claude: cannot create {}: {e}\n", path.display()));
+            return 1;
+        }
+    };
+    let block = vec![0x42u8; MIB];
+    for _ in 0..file_size / MIB {
+        if f.write_all(&block).is_err() {
+            break;
+        }
+    }
+    let _ = f.sync_all();
+    let mut buf = vec![0u8; MIB];
+    let mut passes = 0u64;
+    while Instant::now() < until {
+        let _ = f.seek(SeekFrom::Start(0));
+        while let Ok(n) = f.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+        }
+        passes += 1;
+        if passes % 16 == 0 {
+            out.line(&m::assistant_text(ctx, &format!("thrash: {passes} passes over the file")));
+        }
+    }
+    std::hint::black_box(&held);
+    let r = Result {
+        duration_ms: ctx.start.elapsed().as_millis(),
+        ..Result::ok("thrash: done")
+    };
+    out.line(&r.build(ctx));
     0
 }
 

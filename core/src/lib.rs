@@ -56,6 +56,7 @@ mod isolation;
 mod job;
 mod limits;
 mod manager;
+mod metrics;
 mod monitor;
 mod process;
 mod redact;

@@ -32,6 +32,23 @@ impl JobManager {
     }
 }
 
+/// One path or a list of paths.
+fn paths_arg(field: &str, obj: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<std::path::PathBuf>> {
+    let Some(o) = obj.filter(|o| !o.is_none()) else { return Ok(Vec::new()) };
+    if let Some(p) = o.extract::<std::path::PathBuf>().ok() {
+        return Ok(vec![p]);
+    }
+    let iter = o
+        .try_iter()
+        .map_err(|_| invalid(field, "expected a path or a list of paths"))?;
+    let mut out = Vec::new();
+    for item in iter {
+        let item = item?;
+        out.push(path_arg(field, Some(&item))?.unwrap_or_default());
+    }
+    Ok(out)
+}
+
 /// `max_concurrent`: an int ≥ 1 or `"auto"`.
 fn concurrency_arg(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Concurrency>> {
     let Some(o) = obj.filter(|o| !o.is_none()) else { return Ok(None) };
@@ -107,6 +124,7 @@ impl JobManager {
         event_buffer=None,
         poll_interval=None,
         child_subreaper=None,
+        templates_dir=None,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -132,6 +150,7 @@ impl JobManager {
         event_buffer: Option<&Bound<'_, PyAny>>,
         poll_interval: Option<&Bound<'_, PyAny>>,
         child_subreaper: Option<&Bound<'_, PyAny>>,
+        templates_dir: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let mut b: JobManagerBuilder = claude_jobs::JobManager::builder();
         if let Some(p) = path_arg("claude_bin", claude_bin)? {
@@ -196,6 +215,9 @@ impl JobManager {
         if let Some(yes) = bool_arg("child_subreaper", child_subreaper)? {
             b = b.child_subreaper(yes);
         }
+        for dir in paths_arg("templates_dir", templates_dir)? {
+            b = b.templates_dir(dir);
+        }
         let manager = block_on(py, b.build()).py_err()?;
         Ok(JobManager {
             inner: ProcessLocal::new(manager),
@@ -229,6 +251,8 @@ impl JobManager {
         labels=None,
         run_as=None,
         depends_on=None,
+        inputs=None,
+        output=None,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn submit<'py>(
@@ -253,6 +277,8 @@ impl JobManager {
         labels: Option<&Bound<'py, PyAny>>,
         run_as: Option<&Bound<'py, PyAny>>,
         depends_on: Option<&Bound<'py, PyAny>>,
+        inputs: Option<&Bound<'py, PyAny>>,
+        output: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let manager = self.core()?.clone();
         let spec = SpecArgs {
@@ -275,6 +301,8 @@ impl JobManager {
             labels,
             run_as,
             depends_on,
+            inputs,
+            output,
         }
         .to_spec()?;
         future_into_py(py, async move { manager.submit(spec).await.map(Job::new).py_err() })
@@ -338,8 +366,20 @@ impl JobManager {
         let manager = self.core()?.clone();
         future_into_py(py, async move {
             manager.shutdown(Duration::from_secs_f64(DEFAULT_DRAIN_SECS)).await;
-            Ok(false)
+            Ok(())
         })
+    }
+
+    /// The instruction templates this manager knows (built-in `brand-data`,
+    /// `brief`, `draft`, plus those of `templates_dir`), as dicts: name,
+    /// description, variables ({name: {required, description, default}}),
+    /// allowed_tools, model, limits, timeout / idle_timeout (seconds), output, source.
+    fn templates<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyAny>>> {
+        self.core()?
+            .templates()
+            .iter()
+            .map(|t| crate::convert::json_to_py(py, &template_json(t)))
+            .collect()
     }
 
     /// Number of jobs running now.
@@ -382,4 +422,20 @@ impl JobManager {
             m.isolation().as_str()
         ))
     }
+}
+
+/// A template as JSON (the core's `Template` is not `Serialize`).
+fn template_json(t: &claude_jobs::Template) -> serde_json::Value {
+    serde_json::json!({
+        "name": t.name,
+        "description": t.description,
+        "variables": t.variables,
+        "allowed_tools": t.allowed_tools,
+        "model": t.model,
+        "limits": t.limits,
+        "timeout": t.timeout.map(|d| d.as_secs_f64()),
+        "idle_timeout": t.idle_timeout.map(|d| d.as_secs_f64()),
+        "output": t.output,
+        "source": t.source,
+    })
 }

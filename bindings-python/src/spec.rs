@@ -1,9 +1,9 @@
 //! `submit(...)` keyword arguments → the core's [`JobSpec`].
 
 use pyo3::prelude::*;
-use pyo3::types::PyString;
+use pyo3::types::{PyDict, PyString};
 
-use claude_jobs::{JobSpec, RunAs};
+use claude_jobs::{JobSpec, OutputSpec, RunAs};
 
 use crate::convert::{
     duration_arg, float_arg, int_arg, path_arg, size_arg, str_arg, str_list_arg, str_map_arg,
@@ -32,6 +32,8 @@ pub struct SpecArgs<'a, 'py> {
     pub labels: Option<&'a Bound<'py, PyAny>>,
     pub run_as: Option<&'a Bound<'py, PyAny>>,
     pub depends_on: Option<&'a Bound<'py, PyAny>>,
+    pub inputs: Option<&'a Bound<'py, PyAny>>,
+    pub output: Option<&'a Bound<'py, PyAny>>,
 }
 
 impl SpecArgs<'_, '_> {
@@ -56,8 +58,16 @@ impl SpecArgs<'_, '_> {
             labels: str_map_arg("labels", self.labels, false)?.unwrap_or_default(),
             run_as: run_as_arg(self.run_as)?,
             depends_on: depends_on_arg(self.depends_on)?,
+            output: output_arg(self.output)?,
             ..JobSpec::default()
         };
+        // Each input's job is a dependency too (as the core's builder does).
+        for (var, id) in inputs_arg(self.inputs)? {
+            if !spec.depends_on.contains(&id) {
+                spec.depends_on.push(id.clone());
+            }
+            spec.inputs.insert(var, id);
+        }
         spec.limits.cpus = float_arg("cpus", self.cpus, "a number of cores")?;
         spec.limits.memory = size_arg("memory", self.memory)?;
         spec.limits.pids = int_arg::<u64>("pids", self.pids, "a number of processes")?;
@@ -77,6 +87,55 @@ fn run_as_arg(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<RunAs>> {
     Ok(Some(RunAs { uid, gid }))
 }
 
+/// A job id given as a string or a `Job`.
+fn job_id_of(field: &str, item: &Bound<'_, PyAny>) -> PyResult<String> {
+    if let Ok(s) = item.cast::<PyString>() {
+        Ok(s.to_cow()?.into_owned())
+    } else if let Ok(job) = item.cast::<Job>() {
+        Ok(job.get().id_str()?.to_owned())
+    } else {
+        Err(invalid(field, "expected job ids (str) or Job objects"))
+    }
+}
+
+/// `{variable: job id or Job}`: template variables filled from other jobs' outputs.
+fn inputs_arg(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<(String, String)>> {
+    let Some(o) = obj.filter(|o| !o.is_none()) else { return Ok(Vec::new()) };
+    let d = o
+        .cast::<PyDict>()
+        .map_err(|_| invalid("inputs", "expected a dict of template variable -> job id (or Job)"))?;
+    let mut out = Vec::new();
+    for (k, v) in d.iter() {
+        let var = k
+            .cast::<PyString>()
+            .map_err(|_| invalid("inputs", "variable names must be strings"))?
+            .to_cow()?
+            .into_owned();
+        out.push((var, job_id_of("inputs", &v)?));
+    }
+    Ok(out)
+}
+
+/// `{"file": ..., "folder": ..., "name": ...}`: the output file to collect.
+fn output_arg(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<OutputSpec>> {
+    let Some(o) = obj.filter(|o| !o.is_none()) else { return Ok(None) };
+    let d = o
+        .cast::<PyDict>()
+        .map_err(|_| invalid("output", "expected a dict with file, folder and optionally name"))?;
+    let get = |key: &str| -> PyResult<Option<String>> { str_arg("output", d.get_item(key)?.as_ref()) };
+    for k in d.keys() {
+        let k: String = k.extract().unwrap_or_default();
+        if !matches!(k.as_str(), "file" | "folder" | "name") {
+            return Err(invalid("output", format!("unknown key {k:?} (expected file, folder, name)")));
+        }
+    }
+    Ok(Some(OutputSpec {
+        file: get("file")?.ok_or_else(|| invalid("output", "\"file\" is required"))?,
+        folder: get("folder")?.ok_or_else(|| invalid("output", "\"folder\" is required"))?,
+        name: get("name")?,
+    }))
+}
+
 /// Job ids or `Job` objects.
 fn depends_on_arg(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<String>> {
     let Some(o) = obj.filter(|o| !o.is_none()) else { return Ok(Vec::new()) };
@@ -88,14 +147,7 @@ fn depends_on_arg(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<String>> {
         .map_err(|_| invalid("depends_on", "expected a list of job ids or Job objects"))?;
     let mut ids = Vec::new();
     for item in iter {
-        let item = item?;
-        if let Ok(s) = item.cast::<PyString>() {
-            ids.push(s.to_cow()?.into_owned());
-        } else if let Ok(job) = item.cast::<Job>() {
-            ids.push(job.get().id_str()?.to_owned());
-        } else {
-            return Err(invalid("depends_on", "expected job ids (str) or Job objects"));
-        }
+        ids.push(job_id_of("depends_on", &item?)?);
     }
     Ok(ids)
 }

@@ -28,6 +28,14 @@ Fork safety: the native runtime is rebuilt in a child after ``fork()``
 
 from __future__ import annotations
 
+from .aliases import (
+    DurationLike,
+    IsolationKindName,
+    IsolationModeName,
+    JobStateName,
+    SizeLike,
+    StrPath,
+)
 from .errors import (
     CapacityExceededError,
     ClaudeJobsError,
@@ -79,5 +87,11 @@ __all__ = [
     "ShuttingDownError",
     "CapacityExceededError",
     "ManagerIOError",
+    "JobStateName",
+    "IsolationKindName",
+    "IsolationModeName",
+    "DurationLike",
+    "SizeLike",
+    "StrPath",
     "__version__",
 ]

@@ -171,4 +171,4 @@ async def test_errors_are_catchable_by_base(manager: claude_jobs.JobManager) -> 
     with pytest.raises(ClaudeJobsError):
         await manager.get("nope")
     with pytest.raises(ClaudeJobsError):
-        await manager.submit(prompt="x", cpus="x")
+        await manager.submit(prompt="x", cpus="x")  # type: ignore[arg-type]

@@ -21,8 +21,9 @@ INSTALLER = ROOT / "scripts" / "install-claude.sh"
 
 
 def real_claude() -> Path:
-    """The pinned real CLI: `$CLAUDE_BIN`, else scripts/install-claude.sh (idempotent)."""
-    env = os.environ.get("CLAUDE_BIN")
+    """The pinned real CLI: `$REAL_CLAUDE_BIN` (make test-python sets it), else
+    what scripts/install-claude.sh prints (it is idempotent)."""
+    env = os.environ.get("REAL_CLAUDE_BIN")
     if env:
         return Path(env)
     out = subprocess.run(["bash", str(INSTALLER)], check=True, capture_output=True, text=True, timeout=900)

@@ -1,0 +1,155 @@
+"""The HTTP API on the fake CLI through httpx's ASGI transport."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+
+async def wait_final(client: httpx.AsyncClient, job_id: str, timeout: float = 30) -> dict[str, Any]:
+    """Polls GET /api/jobs/{id} until the job's state is final."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        r = await client.get(f"/api/jobs/{job_id}")
+        assert r.status_code == 200, r.text
+        body: dict[str, Any] = r.json()
+        if body["state"] not in ("queued", "running"):
+            return body
+        assert asyncio.get_running_loop().time() < deadline, body
+        await asyncio.sleep(0.05)
+
+
+def sse_frames(text: str) -> list[dict[str, Any]]:
+    """Parses an SSE body into {"id": int, "data": dict} frames (comments skipped)."""
+    frames = []
+    for block in text.strip().split("\n\n"):
+        lines = [ln for ln in block.splitlines() if ln and not ln.startswith(":")]
+        if not lines:
+            continue
+        fields = dict(ln.split(": ", 1) for ln in lines)
+        frames.append({"id": int(fields["id"]), "data": json.loads(fields["data"])})
+    return frames
+
+
+@pytest.mark.asyncio
+async def test_health_and_docs(client: httpx.AsyncClient) -> None:
+    r = await client.get("/health")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["status"] == "ok" and body["max_concurrent"] == 2 and body["running"] == 0
+    assert body["isolation"] in ("cgroup-v1", "cgroup-v2", "none")
+    docs = await client.get("/docs")
+    assert docs.status_code == 200 and "swagger" in docs.text.lower()
+    spec = (await client.get("/openapi.json")).json()
+    for path in ("/api/jobs", "/api/jobs/{job_id}", "/api/jobs/{job_id}/logs", "/api/jobs/{job_id}/events", "/health"):
+        assert path in spec["paths"], path
+    assert "JobRequest" in spec["components"]["schemas"]
+
+
+@pytest.mark.asyncio
+async def test_submit_get_list_logs(client: httpx.AsyncClient) -> None:
+    r = await client.post(
+        "/api/jobs",
+        json={"prompt": "Hello service", "cpus": 0.5, "memory": "256M", "pids": 128, "timeout": 60, "labels": {"k": "v"}},
+    )
+    assert r.status_code == 201, r.text
+    job = r.json()
+    assert job["state"] in ("queued", "running") and job["labels"] == {"k": "v"}
+    done = await wait_final(client, job["id"])
+    assert done["state"] == "succeeded" and done["result"] == "echo: Hello service"
+    assert done["limits"] == {"cpus": 0.5, "memory": 256 << 20, "pids": 128}
+    assert done["usage"]["input_tokens"] > 0 and done["session_id"] and done["cost_usd"] > 0
+    assert "peak_memory_bytes" in done["stats"]
+    listed = (await client.get("/api/jobs")).json()
+    assert [j["id"] for j in listed] == [job["id"]]
+    assert (await client.get("/api/jobs", params={"state": "failed"})).json() == []
+    logs = await client.get(f"/api/jobs/{job['id']}/logs")
+    assert logs.status_code == 200 and logs.headers["content-type"].startswith("text/plain")
+    assert "===== stdout.log =====" in logs.text and "echo: Hello service" in logs.text
+    assert "===== stderr.log =====" in logs.text
+    short = await client.get(f"/api/jobs/{job['id']}/logs", params={"tail_bytes": 10})
+    assert len(short.text) < len(logs.text)
+
+
+@pytest.mark.asyncio
+async def test_template_job(client: httpx.AsyncClient) -> None:
+    templates = (await client.get("/api/templates")).json()
+    assert {"brand-data", "brief", "draft"} <= {t["name"] for t in templates}
+    r = await client.post("/api/jobs", json={"template": "brief", "variables": {"brand": "ACME", "research": "Anvils."}})
+    assert r.status_code == 201, r.text
+    done = await wait_final(client, r.json()["id"])
+    assert done["state"] == "succeeded" and done["template"] == "brief" and done["outputs"]
+
+
+@pytest.mark.parametrize(
+    "body,loc",
+    [
+        ({"prompt": "x", "cpus": "abc"}, ["body", "cpus"]),  # FastAPI's own validation
+        ({"prompt": "x", "memory": "lots"}, ["body", "memory"]),  # the binding's
+        ({"prompt": "x", "cpus": 4096}, ["body", "cpus"]),  # the core's, against the host
+        ({"prompt": "x", "timeout": 0}, ["body", "timeout"]),
+        ({"prompt": "x", "allowed_tools": [""]}, ["body", "allowed_tools"]),
+        ({}, ["body", "prompt"]),
+        ({"template": "no-such-template"}, ["body", "template"]),
+        ({"template": "brief", "variables": {"brand": "ACME"}}, ["body", "variables", "research"]),
+        ({"prompt": "x", "depends_on": ["no-such-job"]}, ["body", "depends_on"]),
+    ],
+)
+@pytest.mark.asyncio
+async def test_invalid_requests_name_the_field(client: httpx.AsyncClient, body: dict[str, Any], loc: list[str]) -> None:
+    r = await client.post("/api/jobs", json=body)
+    assert r.status_code == 422, r.text
+    detail = r.json()["detail"]
+    assert any(d["loc"] == loc for d in detail), detail
+
+
+@pytest.mark.asyncio
+async def test_unknown_ids_are_404(client: httpx.AsyncClient) -> None:
+    for method, path in [
+        ("GET", "/api/jobs/nope"),
+        ("GET", "/api/jobs/nope/logs"),
+        ("GET", "/api/jobs/nope/events"),
+        ("DELETE", "/api/jobs/nope"),
+    ]:
+        r = await client.request(method, path)
+        assert r.status_code == 404, (method, path, r.text)
+        assert "nope" in r.json()["detail"]
+
+
+@pytest.mark.asyncio
+async def test_events_replay_and_resume(client: httpx.AsyncClient) -> None:
+    job_id = (await client.post("/api/jobs", json={"prompt": "hi"})).json()["id"]
+    await wait_final(client, job_id)
+    r = await client.get(f"/api/jobs/{job_id}/events")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+    frames = sse_frames(r.text)
+    assert [f["id"] for f in frames] == list(range(1, len(frames) + 1))
+    assert [f["data"]["seq"] for f in frames] == [f["id"] for f in frames]
+    assert frames[0]["data"]["type"] == "queued" and frames[-1]["data"] == {
+        **frames[-1]["data"],
+        "type": "finished",
+        "state": "succeeded",
+    }
+    after = sse_frames((await client.get(f"/api/jobs/{job_id}/events", params={"after": 3})).text)
+    assert after == frames[3:]
+    resumed = sse_frames((await client.get(f"/api/jobs/{job_id}/events", headers={"Last-Event-ID": "4"})).text)
+    assert resumed == frames[4:]
+
+
+@pytest.mark.asyncio
+async def test_cancel(client: httpx.AsyncClient) -> None:
+    job_id = (await client.post("/api/jobs", json={"prompt": "wait\nfake-scenario: slow"})).json()["id"]
+    for _ in range(200):
+        if (await client.get(f"/api/jobs/{job_id}")).json()["state"] == "running":
+            break
+        await asyncio.sleep(0.05)
+    r = await client.delete(f"/api/jobs/{job_id}")
+    assert r.status_code == 200 and r.json()["cancelled"] is True
+    done = await wait_final(client, job_id)
+    assert done["state"] == "cancelled"
+    again = await client.delete(f"/api/jobs/{job_id}")
+    assert again.status_code == 200 and again.json() == {"id": job_id, "cancelled": False, "state": "cancelled"}

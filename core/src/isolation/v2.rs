@@ -151,6 +151,15 @@ fn enable(dir: &Path) -> Result<(), String> {
     }
 }
 
+/// `avg10` of the `some` line of a PSI file
+/// (`some avg10=1.23 avg60=… avg300=… total=…`), in percent.
+fn some_avg10(text: &str) -> Option<f64> {
+    let line = text.lines().find(|l| l.split_whitespace().next() == Some("some"))?;
+    line.split_whitespace()
+        .find_map(|kv| kv.strip_prefix("avg10="))
+        .and_then(|v| v.parse().ok())
+}
+
 #[derive(Debug)]
 pub(crate) struct V2Group {
     dir: PathBuf,
@@ -226,18 +235,24 @@ impl JobGroup for V2Group {
     }
 
     fn oom_kills(&self) -> u64 {
-        cgfs::keyed(&self.dir, "memory.events", "oom_kill").unwrap_or(0)
+        // With memory.oom.group=1 the kernel counts the victim twice in
+        // `oom_kill`: once as the victim, once more as a member of the group
+        // it then kills (seen on 6.1: one process, oom_kill 2). Each group
+        // kill (`oom_group_kill`, 5.16+) adds that one extra count.
+        let kills = cgfs::keyed(&self.dir, "memory.events", "oom_kill").unwrap_or(0);
+        let groups = cgfs::keyed(&self.dir, "memory.events", "oom_group_kill").unwrap_or(0);
+        if groups == 0 {
+            kills
+        } else {
+            kills.saturating_sub(groups).max(groups)
+        }
     }
 
     fn sample(&self) -> Sample {
+        // Absent when PSI is off (Debian kernels: psi=1 on the command line turns it on).
         let pressure = std::fs::read_to_string(self.dir.join("memory.pressure"))
             .ok()
-            .and_then(|s| {
-                s.lines().find(|l| l.starts_with("some")).and_then(|l| {
-                    l.split_whitespace()
-                        .find_map(|kv| kv.strip_prefix("avg10=").and_then(|v| v.parse().ok()))
-                })
-            });
+            .and_then(|s| some_avg10(&s));
         Sample {
             memory_bytes: cgfs::read_u64(&self.dir, "memory.current"),
             memory_cap_hits: cgfs::keyed(&self.dir, "memory.events", "max").unwrap_or(0),
@@ -268,5 +283,18 @@ impl JobGroup for V2Group {
 
     fn paths(&self) -> Vec<PathBuf> {
         vec![self.dir.clone()]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn psi_some_avg10() {
+        let text = "some avg10=12.50 avg60=3.00 avg300=0.10 total=123456\nfull avg10=7.00 avg60=1.00 avg300=0.00 total=999\n";
+        assert_eq!(some_avg10(text), Some(12.5));
+        assert_eq!(some_avg10("full avg10=7.00 avg60=1.00 avg300=0.00 total=9\n"), None);
+        assert_eq!(some_avg10(""), None);
     }
 }

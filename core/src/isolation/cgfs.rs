@@ -129,15 +129,19 @@ pub(crate) fn process_start_time(pid: u32) -> Option<u64> {
     rest.split_whitespace().nth(19)?.parse().ok()
 }
 
-/// The directory name of this manager instance: `mgr-PID-STARTTIME`.
+/// The directory name of this manager instance: `mgr-PID-STARTTIME-N`, N
+/// counting the managers of this process (each one's `shutdown` removes its
+/// own directory only, never the directory of another manager in the process).
 pub(crate) fn manager_dir_name() -> String {
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let pid = std::process::id();
-    format!("mgr-{pid}-{}", process_start_time(pid).unwrap_or(0))
+    format!("mgr-{pid}-{}-{n}", process_start_time(pid).unwrap_or(0))
 }
 
-/// True when a `mgr-PID-START` directory belongs to a process that is gone.
+/// True when a `mgr-PID-START[-N]` directory belongs to a process that is gone.
 pub(crate) fn manager_dir_is_stale(name: &str) -> bool {
-    let mut parts = name.strip_prefix("mgr-").unwrap_or("").splitn(2, '-');
+    let mut parts = name.strip_prefix("mgr-").unwrap_or("").split('-');
     let (Some(pid), Some(start)) = (parts.next(), parts.next()) else {
         return false;
     };
@@ -229,6 +233,8 @@ mod tests {
     fn own_manager_dir_is_not_stale() {
         assert!(!manager_dir_is_stale(&manager_dir_name()));
         assert!(manager_dir_is_stale("mgr-999999999-1"));
+        assert!(manager_dir_is_stale("mgr-999999999-1-3"));
+        assert_ne!(manager_dir_name(), manager_dir_name());
         assert!(!manager_dir_is_stale("something-else"));
     }
 

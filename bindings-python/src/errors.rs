@@ -10,6 +10,7 @@ use std::error::Error as _;
 use claude_jobs::Error;
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
+use pyo3::IntoPyObjectExt;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyTuple};
 
@@ -60,7 +61,11 @@ fn build<'py>(py: Python<'py>, p: Parts<'_>) -> PyResult<Bound<'py, PyAny>> {
 /// `code`, `field` and `job_id` set, and the underlying I/O error (if any)
 /// as `__cause__` (an `OSError` with its errno).
 pub fn to_py_err(err: Error) -> PyErr {
-    Python::attach(|py| {
+    Python::attach(|py| to_py_err_in(py, err))
+}
+
+fn to_py_err_in(py: Python<'_>, err: Error) -> PyErr {
+    {
         let made = build(
             py,
             Parts {
@@ -87,7 +92,7 @@ pub fn to_py_err(err: Error) -> PyErr {
             // The errors module could not be imported: still raise something.
             Err(e) => PyRuntimeError::new_err(format!("{err} (and building its exception failed: {e})")),
         }
-    })
+    }
 }
 
 /// An `InvalidSpecError` raised by the binding itself (a keyword argument of
@@ -127,6 +132,28 @@ pub fn plain(message: impl Into<String>) -> PyErr {
             Err(e) => PyRuntimeError::new_err(format!("{message} ({e})")),
         }
     })
+}
+
+/// A core result carried out of a future as is, and turned into the value
+/// or the exception only when `pyo3_async_runtimes` converts the result
+/// (with the GIL, on a blocking thread): the tokio workers never wait for
+/// the GIL.
+pub struct CoreResult<T>(pub claude_jobs::Result<T>);
+
+impl<'py, T> IntoPyObject<'py> for CoreResult<T>
+where
+    T: IntoPyObject<'py>,
+{
+    type Target = PyAny;
+    type Output = Bound<'py, PyAny>;
+    type Error = PyErr;
+
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        match self.0 {
+            Ok(v) => v.into_bound_py_any(py),
+            Err(e) => Err(to_py_err_in(py, e)),
+        }
+    }
 }
 
 /// Extension to turn `claude_jobs::Result` into `PyResult`.

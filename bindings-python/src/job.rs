@@ -4,7 +4,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyString;
 
 use crate::convert::to_py_dict;
-use crate::errors::IntoPyResult;
+use crate::errors::CoreResult;
 use crate::events::EventStream;
 use crate::info::JobInfo;
 use crate::process_local::ProcessLocal;
@@ -72,7 +72,7 @@ impl Job {
     /// cgroup is killed. Returns False when the job had already finished.
     fn cancel<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let job = self.core()?.clone();
-        future_into_py(py, async move { job.cancel().await.py_err() })
+        future_into_py(py, async move { Ok(CoreResult(job.cancel().await)) })
     }
 
     /// `async for event in job.events()`: past events replayed, then live

@@ -9,7 +9,7 @@ use pyo3::types::{PyDict, PyString};
 use claude_jobs::{Concurrency, IsolationMode, JobManagerBuilder};
 
 use crate::convert::{bool_arg, duration_arg, float_arg, int_arg, path_arg, size_arg, str_list_arg, str_map_arg};
-use crate::errors::{invalid, IntoPyResult};
+use crate::errors::{invalid, CoreResult, IntoPyResult};
 use crate::info::{JobInfo, ResourceLimits};
 use crate::job::Job;
 use crate::process_local::ProcessLocal;
@@ -305,7 +305,7 @@ impl JobManager {
             output,
         }
         .to_spec()?;
-        future_into_py(py, async move { manager.submit(spec).await.map(Job::new).py_err() })
+        future_into_py(py, async move { Ok(CoreResult(manager.submit(spec).await.map(Job::new))) })
     }
 
     /// `await manager.get(id)`: the job with this id (queued, running or
@@ -313,7 +313,7 @@ impl JobManager {
     /// Raises `JobNotFoundError` (also a `KeyError`) with `job_id` set.
     fn get<'py>(&self, py: Python<'py>, id: String) -> PyResult<Bound<'py, PyAny>> {
         let manager = self.core()?.clone();
-        future_into_py(py, async move { manager.get(&id).await.map(Job::new).py_err() })
+        future_into_py(py, async move { Ok(CoreResult(manager.get(&id).await.map(Job::new))) })
     }
 
     /// `await manager.list()`: every job known to the store, oldest first,
@@ -321,15 +321,15 @@ impl JobManager {
     fn list<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let manager = self.core()?.clone();
         future_into_py(py, async move {
-            let infos = manager.list().await.py_err()?;
-            Ok(infos.into_iter().map(JobInfo::from).collect::<Vec<_>>())
+            let infos = manager.list().await;
+            Ok(CoreResult(infos.map(|v| v.into_iter().map(JobInfo::from).collect::<Vec<_>>())))
         })
     }
 
     /// `await manager.cancel(id)`: `Job.cancel` by id. Raises `JobNotFoundError`.
     fn cancel<'py>(&self, py: Python<'py>, id: String) -> PyResult<Bound<'py, PyAny>> {
         let manager = self.core()?.clone();
-        future_into_py(py, async move { manager.cancel(&id).await.py_err() })
+        future_into_py(py, async move { Ok(CoreResult(manager.cancel(&id).await)) })
     }
 
     /// `await manager.shutdown(drain_timeout=30.0)`: stops taking work, lets

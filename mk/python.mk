@@ -34,6 +34,6 @@ test-python: python-wheel
 	cd examples/fastapi && $(PY_VENV)/bin/mypy --strict .
 	cd bindings-python/tests && $(PY_VENV)/bin/mypy --strict .
 	REAL_CLAUDE_BIN="$$(bash scripts/install-claude.sh | tail -n1)" \
-	  $(PY_VENV)/bin/python -m pytest -q -rs -p no:cacheprovider \
+	  $(PY_VENV)/bin/python -m pytest -q -rs -p no:cacheprovider --timeout=120 \
 	  -o asyncio_default_fixture_loop_scope=function \
 	  bindings-python/tests examples/fastapi/tests

@@ -218,7 +218,7 @@ impl JobManager {
         for dir in paths_arg("templates_dir", templates_dir)? {
             b = b.templates_dir(dir);
         }
-        let manager = block_on(py, b.build()).py_err()?;
+        let manager = block_on(py, move || b.build()).py_err()?;
         Ok(JobManager {
             inner: ProcessLocal::new(manager),
         })

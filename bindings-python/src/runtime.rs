@@ -93,14 +93,17 @@ pub fn install_fork_handler() {
     });
 }
 
-/// Runs a future to completion on the runtime, with the GIL released, for
-/// the synchronous entry points (the `JobManager` constructor).
-pub fn block_on<F>(py: Python<'_>, fut: F) -> F::Output
+/// Runs the future `make()` returns to completion on the runtime, with the
+/// GIL released, for the synchronous entry points (the `JobManager`
+/// constructor). The future is made on the blocking thread, so it need not
+/// be `Send` itself.
+pub fn block_on<M, F>(py: Python<'_>, make: M) -> F::Output
 where
-    F: Future + Send,
+    M: FnOnce() -> F + Send,
+    F: Future,
     F::Output: Send,
 {
-    py.detach(|| runtime().block_on(fut))
+    py.detach(move || runtime().block_on(make()))
 }
 
 /// The process id, to tell objects inherited across `fork()` from ours.

@@ -1,0 +1,76 @@
+//! [`JobInfo`] → the plain JS object that `job.wait()`, `job.info()`,
+//! `manager.list()` return. Keys are the core's, camelCased; unset values are
+//! `null`; states and isolation kinds keep the core's strings (`timed_out`,
+//! `cgroup-v1`). Byte counts and microseconds are plain numbers (exact up to
+//! 2^53).
+//!
+//! The keys are listed explicitly (they are the API); only `stats`, a flat
+//! set of counters, follows the core's `ResourceStats` automatically.
+
+use claude_jobs::{JobInfo, ResourceLimits, ResourceStats, Usage};
+use serde_json::{json, Value};
+
+use crate::errors::camel_case;
+
+/// The JS view of a job snapshot (`JobInfo` in index.d.ts).
+pub(crate) fn job_info(i: &JobInfo) -> Value {
+    json!({
+        "id": i.id,
+        "state": i.state.as_str(),
+        "template": i.template,
+        "labels": i.labels,
+        "priority": i.priority,
+        "createdAt": i.created_at,
+        "startedAt": i.started_at,
+        "finishedAt": i.finished_at,
+        "attempt": i.attempt,
+        "pid": i.pid,
+        "isolation": i.isolation.as_str(),
+        "exitCode": i.exit_code,
+        "signal": i.signal,
+        "error": i.error,
+        "result": i.result,
+        "costUsd": i.cost_usd,
+        "usage": i.usage.as_ref().map(usage),
+        "sessionId": i.session_id,
+        "numTurns": i.num_turns,
+        "model": i.model,
+        "cliVersion": i.cli_version,
+        "apiErrorStatus": i.api_error_status,
+        "stats": stats(&i.stats),
+        "limits": limits(&i.limits),
+        "logDir": i.log_dir.as_ref().map(|p| p.display().to_string()),
+        "outputs": i.outputs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+    })
+}
+
+/// Token counts (`Usage` in index.d.ts).
+pub(crate) fn usage(u: &Usage) -> Value {
+    json!({
+        "inputTokens": u.input_tokens,
+        "outputTokens": u.output_tokens,
+        "cacheCreationInputTokens": u.cache_creation_input_tokens,
+        "cacheReadInputTokens": u.cache_read_input_tokens,
+    })
+}
+
+/// Resource use of the job's process tree (`ResourceStats` in index.d.ts):
+/// every counter of the core's `ResourceStats`, camelCased.
+fn stats(s: &ResourceStats) -> Value {
+    camel_keys(serde_json::to_value(s).unwrap_or_default())
+}
+
+/// Renames the keys of a flat object of counters to camelCase.
+fn camel_keys(v: Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            Value::Object(m.into_iter().map(|(k, v)| (camel_case(&k), v)).collect())
+        }
+        other => other,
+    }
+}
+
+/// The applied caps (`ResourceLimits` in index.d.ts): memory in bytes.
+fn limits(l: &ResourceLimits) -> Value {
+    json!({ "cpus": l.cpus, "memory": l.memory, "pids": l.pids })
+}

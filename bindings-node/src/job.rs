@@ -1,0 +1,75 @@
+//! [`NativeJob`]: the native half of the JS `Job` handle, one to one with
+//! [`claude_jobs::Job`].
+
+use claude_jobs::Job;
+use napi_derive::napi;
+use serde_json::Value;
+
+use crate::errors;
+use crate::events::NativeEventStream;
+use crate::info::job_info;
+
+/// A handle to one job; every handle of the same id sees the same job.
+#[napi]
+pub struct NativeJob {
+    job: Job,
+}
+
+impl NativeJob {
+    pub(crate) fn new(job: Job) -> Self {
+        crate::registry::track(&job);
+        NativeJob { job }
+    }
+}
+
+#[napi]
+impl NativeJob {
+    /// The job's id (a UUIDv7 string).
+    #[napi(getter)]
+    pub fn id(&self) -> String {
+        self.job.id().to_string()
+    }
+
+    /// The current state (`queued`, `running`, `succeeded`, …).
+    #[napi(getter)]
+    pub fn state(&self) -> String {
+        self.job.state().as_str().to_string()
+    }
+
+    /// A snapshot of the job now.
+    #[napi(ts_return_type = "Record<string, unknown>")]
+    pub fn info(&self) -> Value {
+        job_info(&self.job.info())
+    }
+
+    /// Resolves with the final info once the job has ended (at once if it has).
+    #[napi(ts_return_type = "Promise<Record<string, unknown>>")]
+    pub async fn wait(&self) -> napi::Result<Value> {
+        let job = self.job.clone();
+        Ok(job_info(&job.wait().await))
+    }
+
+    /// Cancels the job; `false` when it had already ended.
+    #[napi]
+    pub async fn cancel(&self) -> napi::Result<bool> {
+        let job = self.job.clone();
+        job.cancel().await.map_err(errors::core)
+    }
+
+    /// The job's events after sequence number `after` (0: from the first).
+    #[napi]
+    pub fn events(&self, after: Option<f64>) -> napi::Result<NativeEventStream> {
+        let after = match after {
+            None => 0,
+            Some(a) if a.is_finite() && a >= 0.0 && a.fract() == 0.0 => a as u64,
+            Some(_) => {
+                return Err(errors::JsError::invalid(
+                    "after",
+                    "must be a whole number ≥ 0 (an event seq)",
+                )
+                .into())
+            }
+        };
+        Ok(NativeEventStream::new(self.job.events_after(after)))
+    }
+}

@@ -1,0 +1,128 @@
+//! [`NativeJobManager`]: the native half of the JS `JobManager`.
+//!
+//! The constructor checks the options synchronously and starts the core
+//! manager on the addon's tokio runtime without waiting: the JS event loop
+//! never blocks. Every method waits for that start (and reports its error,
+//! e.g. `ISOLATION_FAILED` with `isolation: 'required'`).
+
+use std::time::Duration;
+
+use claude_jobs::JobManager;
+use napi_derive::napi;
+use serde_json::{json, Value};
+use tokio::sync::watch;
+
+use crate::errors::{self, JsError};
+use crate::info::job_info;
+use crate::job::NativeJob;
+
+type Started = Option<Result<JobManager, JsError>>;
+
+/// A job manager: submit, get, list, cancel, shutdown.
+#[napi]
+pub struct NativeJobManager {
+    started: watch::Receiver<Started>,
+}
+
+#[napi]
+impl NativeJobManager {
+    /// Checks `options` (throws `INVALID_SPEC` naming the option) and starts
+    /// the manager in the background.
+    #[napi(constructor)]
+    pub fn new(
+        #[napi(ts_arg_type = "Record<string, unknown> | undefined | null")] options: Option<Value>,
+    ) -> napi::Result<Self> {
+        let builder = crate::options::manager_builder(options.as_ref())?;
+        let (tx, rx) = watch::channel(None);
+        napi::bindgen_prelude::spawn(async move {
+            let result = builder.build().await.map_err(JsError::from);
+            tx.send_replace(Some(result));
+        });
+        Ok(NativeJobManager { started: rx })
+    }
+
+    /// Resolves once the manager has started.
+    #[napi]
+    pub async fn ready(&self) -> napi::Result<()> {
+        self.manager().await.map(|_| ())
+    }
+
+    /// What the manager runs with: `{ isolation, isolationError, maxConcurrent, running, dataDir, templates }`.
+    #[napi(ts_return_type = "Promise<Record<string, unknown>>")]
+    pub async fn status(&self) -> napi::Result<Value> {
+        let m = self.manager().await?;
+        Ok(json!({
+            "isolation": m.isolation().as_str(),
+            "isolationError": m.isolation_error(),
+            "maxConcurrent": m.max_concurrent(),
+            "running": m.running(),
+            "dataDir": m.data_dir().display().to_string(),
+            "templates": m.templates().iter().map(|t| t.name.clone()).collect::<Vec<_>>(),
+        }))
+    }
+
+    /// Validates and queues a job.
+    #[napi]
+    pub async fn submit(
+        &self,
+        #[napi(ts_arg_type = "Record<string, unknown>")] spec: Value,
+    ) -> napi::Result<NativeJob> {
+        let spec = crate::spec::job_spec(&spec)?;
+        let m = self.manager().await?;
+        let job = m.submit(spec).await.map_err(errors::core)?;
+        Ok(NativeJob::new(job))
+    }
+
+    /// The job with this id; `JOB_NOT_FOUND` (with `jobId`) if unknown.
+    #[napi]
+    pub async fn get(&self, id: String) -> napi::Result<NativeJob> {
+        let m = self.manager().await?;
+        let job = m.get(&id).await.map_err(errors::core)?;
+        Ok(NativeJob::new(job))
+    }
+
+    /// Every job known to the store, oldest first.
+    #[napi(ts_return_type = "Promise<Array<Record<string, unknown>>>")]
+    pub async fn list(&self) -> napi::Result<Vec<Value>> {
+        let m = self.manager().await?;
+        let infos = m.list().await.map_err(errors::core)?;
+        Ok(infos.iter().map(job_info).collect())
+    }
+
+    /// Cancels a job by id; `false` when it had already ended.
+    #[napi]
+    pub async fn cancel(&self, id: String) -> napi::Result<bool> {
+        let m = self.manager().await?;
+        m.cancel(&id).await.map_err(errors::core)
+    }
+
+    /// Stops taking work, lets running jobs finish for up to `drainTimeoutMs`,
+    /// then stops the rest. Idempotent.
+    #[napi]
+    pub async fn shutdown(&self, drain_timeout_ms: f64) -> napi::Result<()> {
+        let m = self.manager().await?;
+        let ms = if drain_timeout_ms.is_finite() {
+            drain_timeout_ms.max(0.0)
+        } else {
+            0.0
+        };
+        m.shutdown(Duration::from_millis(ms as u64)).await;
+        Ok(())
+    }
+}
+
+impl NativeJobManager {
+    /// The started manager, or the error that stopped it from starting.
+    async fn manager(&self) -> napi::Result<JobManager> {
+        let mut rx = self.started.clone();
+        let started = rx
+            .wait_for(Option::is_some)
+            .await
+            .map_err(|_| napi::Error::from_reason("the manager's start-up task was lost"))?;
+        match started.as_ref() {
+            Some(Ok(m)) => Ok(m.clone()),
+            Some(Err(e)) => Err(e.clone().into_napi()),
+            None => unreachable!("wait_for returned an unset value"),
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! JS manager options (`new JobManager({...})`) → [`JobManagerBuilder`].
+//!
+//! Checked synchronously, so a bad option throws from the constructor; only
+//! what needs the host at start-up (cgroups, the data dir, template folders)
+//! is reported later, by `ready()` and every call that needs the manager.
+
+use claude_jobs::{Concurrency, IsolationMode, JobManager, JobManagerBuilder, ResourceLimits};
+use serde_json::Value;
+
+use crate::convert::{Fields, Result};
+use crate::errors::JsError;
+
+/// Converts `{ claudeBin, dataDir, maxConcurrent: 3 | 'auto', isolation, ... }`.
+pub(crate) fn manager_builder(value: Option<&Value>) -> Result<JobManagerBuilder> {
+    let empty = Value::Object(Default::default());
+    let mut f = Fields::of(value.unwrap_or(&empty), "options")?;
+    let mut b = JobManager::builder();
+    if let Some(bin) = f.string("claudeBin")? {
+        b = b.claude_bin(bin);
+    }
+    if let Some(dir) = f.string("dataDir")? {
+        b = b.data_dir(dir);
+    }
+    if let Some(c) = concurrency(&mut f)? {
+        b = b.max_concurrent(c);
+    }
+    if let Some(mode) = f.string("isolation")? {
+        let mode: IsolationMode = mode.parse().map_err(JsError::from)?;
+        b = b.isolation(mode);
+    }
+    if let Some(d) = f.millis("killGraceMs")? {
+        b = b.kill_grace(d);
+    }
+    if let Some(d) = f.millis("resultGraceMs")? {
+        b = b.result_grace(d);
+    }
+    if let Some(n) = f.integer("lineCap", 1024, i64::MAX)? {
+        b = b.line_cap(n as usize);
+    }
+    if let Some(limits) = default_limits(&mut f)? {
+        b = b.default_limits(limits);
+    }
+    if let Some(d) = positive_ms(&mut f, "defaultTimeoutMs")? {
+        b = b.default_timeout(d);
+    }
+    if let Some(d) = positive_ms(&mut f, "defaultIdleTimeoutMs")? {
+        b = b.default_idle_timeout(d);
+    }
+    for (k, v) in f.string_map("env")?.unwrap_or_default() {
+        b = b.env(k, v);
+    }
+    for name in f.strings("passEnv")?.unwrap_or_default() {
+        b = b.pass_env(name);
+    }
+    if let Some(d) = positive_ms(&mut f, "memoryPressureLimitMs")? {
+        b = b.memory_pressure_limit(d);
+    }
+    if let Some(d) = positive_ms(&mut f, "monitorIntervalMs")? {
+        b = b.monitor_interval(d);
+    }
+    if let Some(d) = positive_ms(&mut f, "pollIntervalMs")? {
+        b = b.poll_interval(d);
+    }
+    if let Some(yes) = f.boolean("perJobConfigDir")? {
+        b = b.per_job_config_dir(yes);
+    }
+    if let Some(n) = f.integer("eventBuffer", 16, i64::MAX)? {
+        b = b.event_buffer(n as usize);
+    }
+    if let Some(yes) = f.boolean("childSubreaper")? {
+        b = b.child_subreaper(yes);
+    }
+    for dir in templates_dirs(&mut f)? {
+        b = b.templates_dir(dir);
+    }
+    f.finish()?;
+    Ok(b)
+}
+
+/// `maxConcurrent`: a whole number ≥ 1 or `'auto'`.
+fn concurrency(f: &mut Fields<'_>) -> Result<Option<Concurrency>> {
+    match f.raw("maxConcurrent") {
+        None => Ok(None),
+        Some(Value::String(s)) if s == "auto" => Ok(Some(Concurrency::Auto)),
+        Some(Value::Number(_)) => Ok(f
+            .integer("maxConcurrent", 1, 1 << 20)?
+            .map(|n| Concurrency::Fixed(n as usize))),
+        Some(_) => Err(JsError::invalid(
+            "maxConcurrent",
+            "must be a whole number ≥ 1 or 'auto'",
+        )),
+    }
+}
+
+/// `defaultLimits: { cpus, memory, pids }`, checked against this host.
+fn default_limits(f: &mut Fields<'_>) -> Result<Option<ResourceLimits>> {
+    let Some(mut l) = f.nested("defaultLimits")? else {
+        return Ok(None);
+    };
+    let limits = ResourceLimits {
+        cpus: l.number("cpus")?,
+        memory: l.size("memory")?,
+        pids: l.integer("pids", 0, i64::MAX)?.map(|n| n as u64),
+    };
+    l.finish()?;
+    limits
+        .validate(claude_jobs::cpu_count())
+        .map_err(|e| match e {
+            claude_jobs::Error::InvalidSpec { field, reason, .. } => {
+                JsError::invalid(format!("defaultLimits.{field}"), reason)
+            }
+            other => JsError::from(other),
+        })?;
+    Ok(Some(limits))
+}
+
+/// A duration that must be more than zero.
+fn positive_ms(f: &mut Fields<'_>, key: &'static str) -> Result<Option<std::time::Duration>> {
+    match f.millis(key)? {
+        Some(d) if d.is_zero() => Err(JsError::invalid(key, "must be greater than zero")),
+        other => Ok(other),
+    }
+}
+
+/// `templatesDir`: one folder or a list of folders.
+fn templates_dirs(f: &mut Fields<'_>) -> Result<Vec<String>> {
+    match f.raw("templatesDir") {
+        None => Ok(Vec::new()),
+        Some(Value::String(s)) => Ok(vec![s.clone()]),
+        Some(_) => f.strings("templatesDir").map(Option::unwrap_or_default),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn field(v: Value) -> String {
+        manager_builder(Some(&v)).unwrap_err().field.unwrap()
+    }
+
+    #[test]
+    fn bad_options_are_named() {
+        assert_eq!(field(json!({"maxConcurrent": 0})), "maxConcurrent");
+        assert_eq!(field(json!({"maxConcurrent": "many"})), "maxConcurrent");
+        assert_eq!(field(json!({"isolation": "maybe"})), "isolation");
+        assert_eq!(
+            field(json!({"defaultLimits": {"memory": "1K"}})),
+            "defaultLimits.memory"
+        );
+        assert_eq!(field(json!({"lineCap": 10})), "lineCap");
+        assert_eq!(field(json!({"claudeBinary": "x"})), "claudeBinary");
+    }
+
+    #[test]
+    fn accepts_the_documented_options() {
+        manager_builder(Some(&json!({
+            "claudeBin": "/bin/true", "dataDir": "/tmp/x", "maxConcurrent": "auto",
+            "isolation": "off", "killGraceMs": 100, "resultGraceMs": 100, "lineCap": 4096,
+            "defaultLimits": {"cpus": 0.5, "memory": "512M", "pids": 64},
+            "defaultTimeoutMs": 1000, "env": {"A": "b"}, "memoryPressureLimitMs": 5000
+        })))
+        .unwrap();
+        manager_builder(None).unwrap();
+    }
+}

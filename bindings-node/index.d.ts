@@ -344,6 +344,31 @@ export interface ManagerStatus {
   templates: string[]
 }
 
+/** A declared template variable. */
+export interface TemplateVariable {
+  required: boolean
+  description: string
+  /** Used when the variable is not given. */
+  default: string | null
+}
+
+/** An instruction template: a markdown prompt with defaults for its jobs. */
+export interface TemplateInfo {
+  name: string
+  description: string
+  /** Where it was loaded from (`built-in …` for the shipped ones, else the file). */
+  source: string
+  variables: Record<string, TemplateVariable>
+  allowedTools: string[]
+  model: string | null
+  /** Caps applied to the template's jobs (unless the spec sets them). */
+  limits: ResourceLimits
+  timeoutMs: number | null
+  idleTimeoutMs: number | null
+  /** The output file the job writes, and where it is collected. */
+  output: { file: string; folder: string; name: string | null } | null
+}
+
 // ---------------------------------------------------------------- classes
 
 /**
@@ -363,6 +388,8 @@ export declare class JobManager {
   ready(): Promise<void>
   /** How the manager runs. */
   status(): Promise<ManagerStatus>
+  /** The instruction templates the manager knows (built-in and from `templatesDir`). */
+  templates(): Promise<TemplateInfo[]>
   /**
    * Validates and queues a job; resolves at once with its handle.
    * Rejects `INVALID_SPEC` (with `field`), `TEMPLATE_ERROR`, `SPAWN_FAILED`

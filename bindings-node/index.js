@@ -137,6 +137,11 @@ class JobManager {
     return call(() => this.#native.status())
   }
 
+  /** The instruction templates the manager knows (built-in and from `templatesDir`). */
+  templates() {
+    return call(() => this.#native.templates())
+  }
+
   /** Validates and queues a job; resolves with its `Job` handle at once. */
   async submit(spec) {
     return new Job(await call(() => this.#native.submit(spec)), TOKEN)

@@ -72,6 +72,19 @@ function interfaceKeysInline(name) {
   return [...m[1].matchAll(/(?:^|;|\n)\s*(\w+)\??:/g)].map((k) => k[1])
 }
 
+test('templates(): the built-in ones, shaped as TemplateInfo', async () => {
+  const templates = await fakeManager().templates()
+  const names = templates.map((t) => t.name)
+  for (const n of ['brand-data', 'brief', 'draft']) assert.ok(names.includes(n), names.join())
+  for (const t of templates) {
+    assert.deepEqual(Object.keys(t).sort(), interfaceKeys('TemplateInfo').sort())
+    for (const v of Object.values(t.variables)) assert.deepEqual(Object.keys(v).sort(), interfaceKeys('TemplateVariable').sort())
+  }
+  const brief = templates.find((t) => t.name === 'brief')
+  assert.equal(brief.variables.brand.required, true)
+  assert.match(brief.source, /^built-in/)
+})
+
 test('Job handles come only from the manager', () => {
   assert.throws(() => new cjs.Job(), TypeError)
 })

@@ -7,7 +7,7 @@
 //! The keys are listed explicitly (they are the API); only `stats`, a flat
 //! set of counters, follows the core's `ResourceStats` automatically.
 
-use claude_jobs::{JobInfo, ResourceLimits, ResourceStats, Usage};
+use claude_jobs::{JobInfo, ResourceLimits, ResourceStats, Template, Usage};
 use serde_json::{json, Value};
 
 use crate::errors::camel_case;
@@ -73,4 +73,28 @@ fn camel_keys(v: Value) -> Value {
 /// The applied caps (`ResourceLimits` in index.d.ts): memory in bytes.
 fn limits(l: &ResourceLimits) -> Value {
     json!({ "cpus": l.cpus, "memory": l.memory, "pids": l.pids })
+}
+
+/// An instruction template (`TemplateInfo` in index.d.ts).
+pub(crate) fn template(t: &Template) -> Value {
+    let variables: serde_json::Map<String, Value> = t
+        .variables
+        .iter()
+        .map(|(name, v)| {
+            let spec = json!({ "required": v.required, "description": v.description, "default": v.default });
+            (name.clone(), spec)
+        })
+        .collect();
+    json!({
+        "name": t.name,
+        "description": t.description,
+        "source": t.source,
+        "variables": variables,
+        "allowedTools": t.allowed_tools,
+        "model": t.model,
+        "limits": limits(&t.limits),
+        "timeoutMs": t.timeout.map(|d| d.as_millis() as u64),
+        "idleTimeoutMs": t.idle_timeout.map(|d| d.as_millis() as u64),
+        "output": t.output.as_ref().map(|o| json!({ "file": o.file, "folder": o.folder, "name": o.name })),
+    })
 }

@@ -61,6 +61,13 @@ impl NativeJobManager {
         }))
     }
 
+    /// The instruction templates this manager knows (built-in and loaded).
+    #[napi(ts_return_type = "Promise<Array<Record<string, unknown>>>")]
+    pub async fn templates(&self) -> napi::Result<Vec<Value>> {
+        let m = self.manager().await?;
+        Ok(m.templates().iter().map(crate::info::template).collect())
+    }
+
     /// Validates and queues a job.
     #[napi]
     pub async fn submit(

@@ -37,7 +37,7 @@ pub struct RunAs {
 /// assert_eq!(spec.limits.memory, Some(512 << 20));
 /// # Ok::<(), claude_jobs::Error>(())
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct JobSpec {
     /// The prompt, written to the CLI's stdin. Empty when `template` is set
@@ -82,6 +82,38 @@ pub struct JobSpec {
     pub inputs: BTreeMap<String, String>,
     /// The output file to collect (set from the template; may be set directly).
     pub output: Option<crate::templates::OutputSpec>,
+    /// How many times the job may run (default 1: no retry). Failed attempts
+    /// that may succeed on another try (the CLI died without a result, the
+    /// API was overloaded, the node running it was lost) are queued again
+    /// with exponential backoff while attempts remain.
+    pub max_attempts: u32,
+}
+
+impl Default for JobSpec {
+    fn default() -> Self {
+        JobSpec {
+            prompt: String::new(),
+            template: None,
+            variables: BTreeMap::new(),
+            working_dir: None,
+            env: BTreeMap::new(),
+            model: None,
+            allowed_tools: Vec::new(),
+            max_turns: None,
+            max_budget_usd: None,
+            extra_args: Vec::new(),
+            limits: ResourceLimits::default(),
+            timeout: None,
+            idle_timeout: None,
+            priority: 0,
+            labels: BTreeMap::new(),
+            run_as: None,
+            depends_on: Vec::new(),
+            inputs: BTreeMap::new(),
+            output: None,
+            max_attempts: 1,
+        }
+    }
 }
 
 impl JobSpec {
@@ -143,6 +175,9 @@ impl JobSpec {
         }
         if self.idle_timeout == Some(Duration::ZERO) {
             return Err(Error::invalid("idle_timeout", "must be greater than zero"));
+        }
+        if self.max_attempts == 0 {
+            return Err(Error::invalid("max_attempts", "must be at least 1"));
         }
         if self.max_turns == Some(0) {
             return Err(Error::invalid("max_turns", "must be at least 1"));
@@ -308,6 +343,11 @@ impl JobSpecBuilder {
         let id = job_id.into();
         self.spec.inputs.insert(variable.into(), id.clone());
         self.depends_on(id)
+    }
+    /// How many times the job may run (default 1: no retry).
+    pub fn max_attempts(mut self, n: u32) -> Self {
+        self.spec.max_attempts = n;
+        self
     }
     /// Validates and returns the spec.
     pub fn build(self) -> Result<JobSpec> {

@@ -1,6 +1,13 @@
 //! Where jobs live: the [`JobStore`] trait, the queue and the record of every
 //! job. The manager asks the store for work (`claim`), so a store shared by
 //! several managers also shares their limits.
+//!
+//! Three stores: [`MemoryStore`] (tests, nothing survives the process),
+//! [`SqliteStore`] (the default: one file in the data dir, shared by the
+//! managers of one host) and [`PgStore`] (feature `postgres`: managers on
+//! several machines). [`open`] picks one from a URL.
+
+use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -11,7 +18,20 @@ use crate::spec::JobSpec;
 use crate::state::{JobInfo, JobState};
 
 mod memory;
+mod url;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+#[cfg(feature = "postgres")]
+mod postgres;
+
 pub use memory::MemoryStore;
+pub use url::{open, redact_url};
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteStore;
+#[cfg(feature = "postgres")]
+pub use postgres::PgStore;
 
 /// A job as stored: its spec and its latest info.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -25,6 +45,67 @@ pub struct JobRecord {
 pub struct Claim {
     pub record: JobRecord,
     pub lease: u64,
+}
+
+/// A job row with the queue columns the manager needs beyond the record.
+#[derive(Debug, Clone)]
+pub struct JobRow {
+    pub record: JobRecord,
+    /// The fencing counter of the latest claim (0 before the first).
+    pub lease: u64,
+    /// The node running it (`hostname-pid`), while running.
+    pub locked_by: Option<String>,
+    /// When the running node's lease ends unless renewed (Unix ms).
+    pub lease_expires_at: Option<u64>,
+    /// When the run must be over (start + timeout), if it has a timeout.
+    pub deadline_at: Option<u64>,
+    /// Set when a cancel was asked for while the job ran on some node.
+    pub cancel_requested_at: Option<u64>,
+    /// Attempts allowed (from the spec).
+    pub max_attempts: u32,
+}
+
+/// Options of one claim.
+#[derive(Debug, Clone)]
+pub struct ClaimOptions {
+    /// Jobs allowed to run at once across every process sharing the store
+    /// (SQLite counts running rows in the claim's transaction; PostgreSQL
+    /// applies the limit per node, through `n`).
+    pub max_running: Option<usize>,
+    /// Lease length: the node must renew it by [`JobStore::heartbeat`].
+    pub lease_ttl: Duration,
+}
+
+/// A running job whose lease a heartbeat renewed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Held {
+    pub id: String,
+    /// A cancel was asked for (from any node).
+    pub cancel_requested: bool,
+}
+
+/// Puts a running job back in the queue (retry, snooze or rescue).
+#[derive(Debug, Clone)]
+pub struct Requeue {
+    /// Not before this time (Unix ms).
+    pub run_at_ms: u64,
+    /// False gives the attempt back (a rate-limit snooze, a graceful release).
+    pub count_attempt: bool,
+    /// Why the attempt ended, kept in the job's error list.
+    pub error: Option<String>,
+    /// Only when the lease has expired (the rescuer's re-check under the row lock).
+    pub only_if_expired: bool,
+}
+
+/// Something another process did, pushed by stores that can (PostgreSQL LISTEN/NOTIFY).
+#[derive(Debug, Clone, PartialEq)]
+pub enum StoreNotice {
+    /// A job was queued.
+    Enqueued,
+    /// A cancel was asked for this job.
+    Cancel(String),
+    /// This job changed state (finished, requeued).
+    Changed(String),
 }
 
 /// Storage and queue for jobs.
@@ -74,5 +155,86 @@ pub trait JobStore: Send + Sync + std::fmt::Debug + 'static {
     /// True when jobs survive the process (queued jobs are left queued at shutdown).
     fn is_durable(&self) -> bool {
         false
+    }
+
+    /// Like [`JobStore::claim`], with a lease length and a global limit.
+    async fn claim_with(&self, node: &str, n: usize, _opts: &ClaimOptions) -> Result<Vec<Claim>> {
+        self.claim(node, n).await
+    }
+
+    /// Renews the leases of the jobs `node` runs, matching `(id, lease)`. A
+    /// job missing from the answer has lost its lease: its process must stop.
+    async fn heartbeat(&self, _node: &str, held: &[(String, u64)], _ttl: Duration) -> Result<Vec<Held>> {
+        Ok(held
+            .iter()
+            .map(|(id, _)| Held {
+                id: id.clone(),
+                cancel_requested: false,
+            })
+            .collect())
+    }
+
+    /// Puts a running job back in the queue, fenced by `lease`. False when
+    /// the lease is no longer that run's (or, with `only_if_expired`, it is
+    /// still live).
+    async fn requeue(&self, id: &str, lease: u64, req: &Requeue) -> Result<bool> {
+        let _ = (id, lease, req);
+        Err(crate::Error::Store("this store cannot put jobs back in the queue (retries)".into()))
+    }
+
+    /// Records a final state for a job whose owner is gone, fenced by `lease`
+    /// and, with `only_if_expired`, by an expired lease.
+    async fn finish_rescued(&self, info: &JobInfo, lease: u64, only_if_expired: bool) -> Result<bool> {
+        let _ = only_if_expired;
+        self.finish(info, lease).await
+    }
+
+    /// Asks the node running `id` to cancel it. True when the job is running.
+    async fn request_cancel(&self, _id: &str) -> Result<bool> {
+        Ok(false)
+    }
+
+    /// Rows of these jobs (missing ids are left out).
+    async fn rows(&self, ids: &[String]) -> Result<Vec<JobRow>> {
+        let mut out = Vec::new();
+        for id in ids {
+            if let Some(record) = self.get(id).await? {
+                out.push(JobRow {
+                    max_attempts: record.spec.max_attempts,
+                    record,
+                    lease: 0,
+                    locked_by: None,
+                    lease_expires_at: None,
+                    deadline_at: None,
+                    cancel_requested_at: None,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every running row, whichever node runs it (for the rescuer).
+    async fn running(&self) -> Result<Vec<JobRow>> {
+        Ok(Vec::new())
+    }
+
+    /// Finished jobs that ended before `before_ms`, oldest first (for retention).
+    async fn finished_before(&self, _before_ms: u64, _limit: usize) -> Result<Vec<JobInfo>> {
+        Ok(Vec::new())
+    }
+
+    /// Deletes finished jobs and their events. Returns how many rows went.
+    async fn delete(&self, _ids: &[String]) -> Result<u64> {
+        Ok(0)
+    }
+
+    /// Notices from other processes, where the store can push them.
+    fn notices(&self) -> Option<tokio::sync::broadcast::Receiver<StoreNotice>> {
+        None
+    }
+
+    /// What the store is, for logs (passwords redacted).
+    fn describe(&self) -> String {
+        "memory".into()
     }
 }

@@ -1,0 +1,113 @@
+//! What the SQL stores share: the migrations list, row decoding and JSON.
+
+use super::{JobRecord, JobRow};
+use crate::error::{Error, Result};
+use crate::state::JobState;
+
+/// One schema migration: applied in order, once, recorded in `cj_schema_migrations`.
+pub(crate) struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+#[cfg(feature = "sqlite")]
+pub(crate) const SQLITE_MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "init",
+    sql: include_str!("migrations/sqlite/0001_init.sql"),
+}];
+
+#[cfg(feature = "postgres")]
+pub(crate) const POSTGRES_MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "init",
+    sql: include_str!("migrations/postgres/0001_init.sql"),
+}];
+
+/// The columns of a row as read, before decoding the JSON.
+pub(crate) struct RawRow {
+    pub id: String,
+    pub state: String,
+    pub attempt: i64,
+    pub max_attempts: i64,
+    pub run_lease: i64,
+    pub locked_by: Option<String>,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+    pub lease_expires_at: Option<i64>,
+    pub deadline_at: Option<i64>,
+    pub cancel_requested_at: Option<i64>,
+    pub spec: String,
+    pub info: String,
+}
+
+/// Reads a [`RawRow`] from any sqlx row with the columns of `COLS`.
+macro_rules! raw_row {
+    ($row:expr) => {{
+        use sqlx::Row;
+        let r = $row;
+        (|| -> std::result::Result<$crate::store::sql::RawRow, sqlx::Error> {
+            Ok($crate::store::sql::RawRow {
+                id: r.try_get("id")?,
+                state: r.try_get("state")?,
+                attempt: r.try_get::<i64, _>("attempt")?,
+                max_attempts: r.try_get::<i64, _>("max_attempts")?,
+                run_lease: r.try_get("run_lease")?,
+                locked_by: r.try_get("locked_by")?,
+                started_at: r.try_get("started_at")?,
+                finished_at: r.try_get("finished_at")?,
+                lease_expires_at: r.try_get("lease_expires_at")?,
+                deadline_at: r.try_get("deadline_at")?,
+                cancel_requested_at: r.try_get("cancel_requested_at")?,
+                spec: r.try_get("spec")?,
+                info: r.try_get("info")?,
+            })
+        })()
+        .map_err($crate::store::sql::db_err)
+    }};
+}
+pub(crate) use raw_row;
+
+impl RawRow {
+    /// Decodes the JSON; the columns win over the copies inside `info`.
+    pub(crate) fn decode(self) -> Result<JobRow> {
+        let corrupt = |what: &str, e: &dyn std::fmt::Display| {
+            Error::Store(format!("job {}: corrupt {what} in the store: {e}", self.id))
+        };
+        let spec = serde_json::from_str(&self.spec).map_err(|e| corrupt("spec", &e))?;
+        let mut info: crate::state::JobInfo =
+            serde_json::from_str(&self.info).map_err(|e| corrupt("info", &e))?;
+        info.state = self.state.parse::<JobState>().map_err(|e| corrupt("state", &e))?;
+        info.attempt = self.attempt as u32;
+        info.started_at = self.started_at.map(|t| t as u64);
+        if self.finished_at.is_some() || info.state.is_final() {
+            info.finished_at = self.finished_at.map(|t| t as u64).or(info.finished_at);
+        } else {
+            info.finished_at = None;
+        }
+        Ok(JobRow {
+            record: JobRecord { info, spec },
+            lease: self.run_lease as u64,
+            locked_by: self.locked_by,
+            lease_expires_at: self.lease_expires_at.map(|t| t as u64),
+            deadline_at: self.deadline_at.map(|t| t as u64),
+            cancel_requested_at: self.cancel_requested_at.map(|t| t as u64),
+            max_attempts: self.max_attempts.max(1) as u32,
+        })
+    }
+}
+
+/// A database error as a store error (sqlx messages carry no password).
+pub(crate) fn db_err(e: sqlx::Error) -> Error {
+    Error::Store(format!("database error: {e}"))
+}
+
+pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| Error::Store(format!("cannot encode JSON: {e}")))
+}
+
+/// The effective timeout of a spec in ms (for `deadline_at`).
+pub(crate) fn timeout_ms(spec: &crate::spec::JobSpec) -> Option<i64> {
+    spec.timeout.map(|t| t.as_millis() as i64)
+}

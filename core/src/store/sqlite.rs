@@ -1,0 +1,494 @@
+//! [`SqliteStore`]: the embedded default, one file in the data dir, shared by
+//! every manager process of the host.
+//!
+//! WAL journal, `synchronous=NORMAL`, a 10 s busy timeout, foreign keys on;
+//! one writer connection whose every write transaction starts with
+//! `BEGIN IMMEDIATE` (so it waits for the file lock instead of failing with
+//! SQLITE_BUSY at its first write), plus a small pool for reads. The claim
+//! counts running rows in its own transaction, so a concurrency limit holds
+//! across processes.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Connection, Row};
+use tokio::sync::Mutex;
+
+use super::sql::{db_err, raw_row, timeout_ms, to_json, SQLITE_MIGRATIONS};
+use super::{Claim, ClaimOptions, Held, JobRecord, JobRow, JobStore, Requeue};
+use crate::error::{Error, Result};
+use crate::events::EventRecord;
+use crate::state::{JobInfo, JobState};
+use crate::util::now_ms;
+
+const COLS: &str = "id, state, attempt, max_attempts, run_lease, locked_by, started_at, finished_at, \
+                    lease_expires_at, deadline_at, cancel_requested_at, spec, info";
+const READY: &str = "j.state = 'queued' AND j.run_at <= ?1 AND NOT EXISTS (SELECT 1 FROM cj_job_deps d \
+                     JOIN cj_jobs p ON p.id = d.dep_id WHERE d.job_id = j.id AND p.state <> 'succeeded')";
+
+/// The SQLite job store (see the module docs).
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Mutex<SqliteConnection>,
+    reader: SqlitePool,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").field("path", &self.path).finish()
+    }
+}
+
+fn open_err(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::Store(format!("cannot open the SQLite store {}: {e}", path.display()))
+}
+
+impl SqliteStore {
+    /// Opens (creating it if needed) the database file and applies the
+    /// migrations it lacks. Do not put it on a network file system: WAL
+    /// needs shared memory on one host.
+    pub async fn open(path: &Path) -> Result<SqliteStore> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| open_err(path, e))?;
+        }
+        let opts = SqliteConnectOptions::from_str("sqlite://")
+            .map_err(|e| open_err(path, e))?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let mut writer = SqliteConnection::connect_with(&opts).await.map_err(|e| open_err(path, e))?;
+        migrate(&mut writer).await.map_err(|e| open_err(path, e))?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(4)
+            .min_connections(0)
+            .connect_with(opts.read_only(true))
+            .await
+            .map_err(|e| open_err(path, e))?;
+        Ok(SqliteStore {
+            path: path.to_path_buf(),
+            writer: Mutex::new(writer),
+            reader,
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    async fn select_rows(&self, sql: &str, bind: impl FnOnce(SqliteQuery<'_>) -> SqliteQuery<'_>) -> Result<Vec<JobRow>> {
+        let q = bind(sqlx::query(sql));
+        let rows = q.fetch_all(&self.reader).await.map_err(db_err)?;
+        rows.iter().map(|r| raw_row!(r)?.decode()).collect()
+    }
+}
+
+type SqliteQuery<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
+
+async fn migrate(conn: &mut SqliteConnection) -> std::result::Result<(), String> {
+    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.map_err(|e| e.to_string())?;
+    sqlx::query("CREATE TABLE IF NOT EXISTS cj_schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)")
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| e.to_string())?;
+    let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM cj_schema_migrations")
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(|e| e.to_string())?;
+    let newest = SQLITE_MIGRATIONS.last().map(|m| m.version).unwrap_or(0);
+    if let Some(v) = applied.iter().find(|v| **v > newest) {
+        return Err(format!("the database has schema version {v}, newer than this build knows ({newest})"));
+    }
+    for m in SQLITE_MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
+        sqlx::raw_sql(m.sql)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| format!("migration {} ({}): {e}", m.version, m.name))?;
+        sqlx::query("INSERT INTO cj_schema_migrations (version, name, applied_at) VALUES (?, ?, ?)")
+            .bind(m.version)
+            .bind(m.name)
+            .bind(now_ms() as i64)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    tx.commit().await.map_err(|e| e.to_string())
+}
+
+fn json_ids(ids: &[String]) -> String {
+    serde_json::to_string(ids).unwrap_or_else(|_| "[]".into())
+}
+
+#[async_trait]
+impl JobStore for SqliteStore {
+    async fn insert(&self, record: &JobRecord) -> Result<()> {
+        let info = &record.info;
+        let spec_json = to_json(&record.spec)?;
+        let info_json = to_json(info)?;
+        let mut w = self.writer.lock().await;
+        let mut tx = w.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
+        sqlx::query(
+            "INSERT INTO cj_jobs (id, template, state, priority, attempt, max_attempts, run_at, created_at, \
+             finished_at, timeout_ms, spec, info, log_dir) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&info.id)
+        .bind(&info.template)
+        .bind(info.state.as_str())
+        .bind(info.priority)
+        .bind(info.attempt as i64)
+        .bind(record.spec.max_attempts.max(1) as i64)
+        .bind(info.created_at as i64)
+        .bind(info.created_at as i64)
+        .bind(info.finished_at.map(|t| t as i64))
+        .bind(timeout_ms(&record.spec))
+        .bind(spec_json)
+        .bind(info_json)
+        .bind(info.log_dir.as_ref().map(|p| p.display().to_string()))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        for dep in &record.spec.depends_on {
+            sqlx::query("INSERT OR IGNORE INTO cj_job_deps (job_id, dep_id) VALUES (?, ?)")
+                .bind(&info.id)
+                .bind(dep)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn claim(&self, node: &str, n: usize) -> Result<Vec<Claim>> {
+        let opts = ClaimOptions {
+            max_running: None,
+            lease_ttl: Duration::from_secs(60),
+        };
+        self.claim_with(node, n, &opts).await
+    }
+
+    async fn claim_with(&self, node: &str, n: usize, opts: &ClaimOptions) -> Result<Vec<Claim>> {
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let now = now_ms() as i64;
+        let mut w = self.writer.lock().await;
+        let mut tx = w.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
+        let mut k = n as i64;
+        if let Some(max) = opts.max_running {
+            let running: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cj_jobs WHERE state = 'running'")
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            k = k.min(max as i64 - running);
+        }
+        if k <= 0 {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "UPDATE cj_jobs SET state = 'running', run_lease = run_lease + 1, attempt = attempt + 1, \
+             locked_by = ?2, started_at = ?1, finished_at = NULL, heartbeat_at = ?1, lease_expires_at = ?1 + ?3, \
+             deadline_at = CASE WHEN timeout_ms IS NULL THEN NULL ELSE ?1 + timeout_ms END, cancel_requested_at = NULL \
+             WHERE id IN (SELECT j.id FROM cj_jobs j WHERE {READY} ORDER BY j.priority DESC, j.run_at, j.rowid LIMIT ?4) \
+             RETURNING {COLS}, priority, rowid AS ord"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(now)
+            .bind(node)
+            .bind(opts.lease_ttl.as_millis() as i64)
+            .bind(k)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let mut claims = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let prio: i64 = r.try_get("priority").map_err(db_err)?;
+            let ord: i64 = r.try_get("ord").map_err(db_err)?;
+            let row = raw_row!(r)?.decode()?;
+            claims.push((prio, ord, Claim { record: row.record, lease: row.lease }));
+        }
+        tx.commit().await.map_err(db_err)?;
+        claims.sort_by_key(|(p, o, _)| (-p, *o));
+        Ok(claims.into_iter().map(|(_, _, c)| c).collect())
+    }
+
+    async fn update(&self, info: &JobInfo, lease: u64) -> Result<()> {
+        let json = to_json(info)?;
+        let mut w = self.writer.lock().await;
+        let mut tx = w.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
+        sqlx::query("UPDATE cj_jobs SET info = ? WHERE id = ? AND run_lease = ? AND state = 'running'")
+            .bind(json)
+            .bind(&info.id)
+            .bind(lease as i64)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn finish(&self, info: &JobInfo, lease: u64) -> Result<bool> {
+        self.finish_rescued(info, lease, false).await
+    }
+
+    async fn finish_rescued(&self, info: &JobInfo, lease: u64, only_if_expired: bool) -> Result<bool> {
+        let json = to_json(info)?;
+        let now = now_ms() as i64;
+        let mut w = self.writer.lock().await;
+        let mut tx = w.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
+        let done = sqlx::query(
+            "UPDATE cj_jobs SET state = ?, info = ?, finished_at = ?, locked_by = NULL, lease_expires_at = NULL, \
+             heartbeat_at = NULL WHERE id = ? AND run_lease = ? AND state = 'running' \
+             AND (? = 0 OR lease_expires_at < ?)",
+        )
+        .bind(info.state.as_str())
+        .bind(json)
+        .bind(info.finished_at.unwrap_or(now as u64) as i64)
+        .bind(&info.id)
+        .bind(lease as i64)
+        .bind(only_if_expired as i64)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected()
+            == 1;
+        tx.commit().await.map_err(db_err)?;
+        Ok(done)
+    }
+
+    async fn requeue(&self, id: &str, lease: u64, req: &Requeue) -> Result<bool> {
+        let now = now_ms() as i64;
+        let error = serde_json::json!({ "at_ms": now, "error": req.error }).to_string();
+        let mut w = self.writer.lock().await;
+        let mut tx = w.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
+        let done = sqlx::query(
+            "UPDATE cj_jobs SET state = 'queued', run_at = ?, attempt = attempt - ?, locked_by = NULL, \
+             lease_expires_at = NULL, heartbeat_at = NULL, deadline_at = NULL, cancel_requested_at = NULL, \
+             errors = json_insert(errors, '$[#]', json(?)) \
+             WHERE id = ? AND run_lease = ? AND state = 'running' AND (? = 0 OR lease_expires_at < ?)",
+        )
+        .bind(req.run_at_ms as i64)
+        .bind(if req.count_attempt { 0i64 } else { 1 })
+        .bind(error)
+        .bind(id)
+        .bind(lease as i64)
+        .bind(req.only_if_expired as i64)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected()
+            == 1;
+        tx.commit().await.map_err(db_err)?;
+        Ok(done)
+    }
+
+    async fn heartbeat(&self, node: &str, held: &[(String, u64)], ttl: Duration) -> Result<Vec<Held>> {
+        if held.is_empty() {
+            return Ok(Vec::new());
+        }
+        let now = now_ms() as i64;
+        let keys: Vec<String> = held.iter().map(|(id, l)| format!("{id}:{l}")).collect();
+        let mut w = self.writer.lock().await;
+        let mut tx = w.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
+        let rows = sqlx::query(
+            "UPDATE cj_jobs SET heartbeat_at = ?1, lease_expires_at = ?1 + ?2 \
+             WHERE state = 'running' AND locked_by = ?3 \
+             AND (id || ':' || run_lease) IN (SELECT value FROM json_each(?4)) \
+             RETURNING id, cancel_requested_at",
+        )
+        .bind(now)
+        .bind(ttl.as_millis() as i64)
+        .bind(node)
+        .bind(json_ids(&keys))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        rows.iter()
+            .map(|r| {
+                Ok(Held {
+                    id: r.try_get("id").map_err(db_err)?,
+                    cancel_requested: r.try_get::<Option<i64>, _>("cancel_requested_at").map_err(db_err)?.is_some(),
+                })
+            })
+            .collect()
+    }
+
+    async fn request_cancel(&self, id: &str) -> Result<bool> {
+        let mut w = self.writer.lock().await;
+        let mut tx = w.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
+        let n = sqlx::query("UPDATE cj_jobs SET cancel_requested_at = ? WHERE id = ? AND state = 'running'")
+            .bind(now_ms() as i64)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+        tx.commit().await.map_err(db_err)?;
+        Ok(n == 1)
+    }
+
+    async fn end_queued(&self, id: &str, state: JobState, reason: &str) -> Result<Option<JobInfo>> {
+        let mut w = self.writer.lock().await;
+        let mut tx = w.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
+        let row = sqlx::query(&format!("SELECT {COLS} FROM cj_jobs WHERE id = ? AND state = 'queued'"))
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let Some(row) = row else { return Ok(None) };
+        let mut info = raw_row!(&row)?.decode()?.record.info;
+        let now = now_ms();
+        info.state = state;
+        info.error = Some(reason.to_string());
+        info.finished_at = Some(now);
+        sqlx::query("UPDATE cj_jobs SET state = ?, info = ?, finished_at = ? WHERE id = ?")
+            .bind(state.as_str())
+            .bind(to_json(&info)?)
+            .bind(now as i64)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(Some(info))
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<JobRecord>> {
+        let id = id.to_string();
+        let rows = self
+            .select_rows(&format!("SELECT {COLS} FROM cj_jobs WHERE id = ?"), |q| q.bind(id))
+            .await?;
+        Ok(rows.into_iter().next().map(|r| r.record))
+    }
+
+    async fn rows(&self, ids: &[String]) -> Result<Vec<JobRow>> {
+        let ids = json_ids(ids);
+        self.select_rows(
+            &format!("SELECT {COLS} FROM cj_jobs WHERE id IN (SELECT value FROM json_each(?))"),
+            |q| q.bind(ids),
+        )
+        .await
+    }
+
+    async fn list(&self) -> Result<Vec<JobInfo>> {
+        let rows = self.select_rows(&format!("SELECT {COLS} FROM cj_jobs ORDER BY rowid"), |q| q).await?;
+        Ok(rows.into_iter().map(|r| r.record.info).collect())
+    }
+
+    async fn running(&self) -> Result<Vec<JobRow>> {
+        self.select_rows(&format!("SELECT {COLS} FROM cj_jobs WHERE state = 'running'"), |q| q).await
+    }
+
+    async fn queued_dependents(&self, id: &str) -> Result<Vec<String>> {
+        sqlx::query_scalar(
+            "SELECT j.id FROM cj_jobs j JOIN cj_job_deps d ON d.job_id = j.id \
+             WHERE d.dep_id = ? AND j.state = 'queued' ORDER BY j.rowid",
+        )
+        .bind(id)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db_err)
+    }
+
+    async fn queued(&self) -> Result<Vec<String>> {
+        sqlx::query_scalar("SELECT id FROM cj_jobs WHERE state = 'queued' ORDER BY priority DESC, run_at, rowid")
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db_err)
+    }
+
+    async fn append_events(&self, id: &str, events: &[EventRecord]) -> Result<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let mut encoded = Vec::with_capacity(events.len());
+        for e in events {
+            encoded.push((e.seq as i64, e.at_ms as i64, to_json(&e.event)?));
+        }
+        let mut w = self.writer.lock().await;
+        let mut tx = w.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
+        for (seq, at, ev) in encoded {
+            sqlx::query("INSERT OR IGNORE INTO cj_events (job_id, seq, at_ms, event) VALUES (?, ?, ?, ?)")
+                .bind(id)
+                .bind(seq)
+                .bind(at)
+                .bind(ev)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn events(&self, id: &str, after_seq: u64) -> Result<Vec<EventRecord>> {
+        let rows = sqlx::query("SELECT seq, at_ms, event FROM cj_events WHERE job_id = ? AND seq > ? ORDER BY seq")
+            .bind(id)
+            .bind(after_seq as i64)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db_err)?;
+        rows.iter()
+            .map(|r| {
+                let ev: String = r.try_get("event").map_err(db_err)?;
+                Ok(EventRecord {
+                    seq: r.try_get::<i64, _>("seq").map_err(db_err)? as u64,
+                    at_ms: r.try_get::<i64, _>("at_ms").map_err(db_err)? as u64,
+                    event: serde_json::from_str(&ev)
+                        .map_err(|e| Error::Store(format!("job {id}: corrupt event in the store: {e}")))?,
+                })
+            })
+            .collect()
+    }
+
+    async fn finished_before(&self, before_ms: u64, limit: usize) -> Result<Vec<JobInfo>> {
+        let rows = self
+            .select_rows(
+                &format!(
+                    "SELECT {COLS} FROM cj_jobs WHERE finished_at IS NOT NULL AND finished_at < ? \
+                     AND state NOT IN ('queued', 'running') ORDER BY finished_at LIMIT ?"
+                ),
+                |q| q.bind(before_ms as i64).bind(limit as i64),
+            )
+            .await?;
+        Ok(rows.into_iter().map(|r| r.record.info).collect())
+    }
+
+    async fn delete(&self, ids: &[String]) -> Result<u64> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let ids = json_ids(ids);
+        let mut w = self.writer.lock().await;
+        let mut tx = w.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
+        let n = sqlx::query(
+            "DELETE FROM cj_jobs WHERE id IN (SELECT value FROM json_each(?)) AND state NOT IN ('queued', 'running')",
+        )
+        .bind(&ids)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        sqlx::query("DELETE FROM cj_events WHERE job_id IN (SELECT value FROM json_each(?)) AND job_id NOT IN (SELECT id FROM cj_jobs)")
+            .bind(&ids)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(n)
+    }
+
+    fn is_durable(&self) -> bool {
+        true
+    }
+
+    fn describe(&self) -> String {
+        format!("sqlite://{}", self.path.display())
+    }
+}

@@ -84,6 +84,9 @@ pub enum JobEvent {
     Finished { state: JobState, error: Option<String> },
     /// Something odd that did not stop the job.
     Warning { kind: WarningKind, message: String },
+    /// The attempt ended in a way worth another try: the job is queued
+    /// again, to start after `delay_ms` (`attempt` is the one that ended).
+    Retrying { attempt: u32, delay_ms: u64, error: Option<String>, counts_as_attempt: bool },
     /// A stream-json message of a type this version does not know, as printed.
     Other { message_type: String, raw: serde_json::Value },
 }
@@ -164,6 +167,40 @@ impl EventLog {
     /// No more events will come.
     pub(crate) fn close(&self) {
         self.inner.lock().unwrap().closed = true;
+        self.notify.notify_waiters();
+    }
+
+    /// Events held after `seq`, oldest first (to persist them in batches).
+    pub(crate) fn since(&self, seq: u64) -> Vec<EventRecord> {
+        let g = self.inner.lock().unwrap();
+        g.events.iter().filter(|r| r.seq > seq).map(|r| (**r).clone()).collect()
+    }
+
+    /// The sequence number of the last event (0 before the first).
+    pub(crate) fn last_seq(&self) -> u64 {
+        self.inner.lock().unwrap().next_seq - 1
+    }
+
+    /// True when the last event held is `finished`.
+    pub(crate) fn ends_finished(&self) -> bool {
+        let g = self.inner.lock().unwrap();
+        matches!(g.events.back().map(|r| &r.event), Some(JobEvent::Finished { .. }))
+    }
+
+    /// Appends an event recorded elsewhere (another node), keeping its
+    /// sequence number; older or duplicate ones are ignored.
+    pub(crate) fn push_record(&self, rec: EventRecord) {
+        {
+            let mut g = self.inner.lock().unwrap();
+            if rec.seq < g.next_seq || g.closed {
+                return;
+            }
+            g.next_seq = rec.seq + 1;
+            g.events.push_back(Arc::new(rec));
+            if g.events.len() > self.capacity {
+                g.events.pop_front();
+            }
+        }
         self.notify.notify_waiters();
     }
 

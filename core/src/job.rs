@@ -15,6 +15,8 @@ use crate::state::{JobInfo, JobState};
 pub(crate) enum StopReason {
     Cancel(String),
     Shutdown,
+    /// This node lost the job's lease (another node may run it now).
+    LeaseLost,
 }
 
 /// The state of one job shared by its handles, its runner and the manager.
@@ -63,6 +65,26 @@ impl JobShared {
             state: info.state,
             error: info.error.clone(),
         });
+        self.events.close();
+        self.done.send_replace(true);
+        true
+    }
+}
+
+impl JobShared {
+    /// Records a final state reached on another node, whose events (with
+    /// their `finished`) were already copied from the store.
+    pub(crate) fn finalize_copied(&self, info: JobInfo) -> bool {
+        if !self.events.ends_finished() {
+            return self.finalize(info);
+        }
+        {
+            let mut cur = self.info.lock().unwrap();
+            if *self.done.borrow() {
+                return false;
+            }
+            *cur = info;
+        }
         self.events.close();
         self.done.send_replace(true);
         true

@@ -75,7 +75,7 @@ pub use host::{available_memory, cpu_count};
 pub use isolation::IsolationMode;
 pub use job::Job;
 pub use limits::{auto_concurrency, parse_duration, parse_size, Concurrency, ResourceLimits, MIN_MEMORY_BYTES};
-pub use manager::{JobManager, JobManagerBuilder};
+pub use manager::{JobManager, JobManagerBuilder, RecoveryPolicy, RetentionPolicy, StoreHealth};
 pub use spec::{JobSpec, JobSpecBuilder, RunAs};
 pub use state::{IsolationKind, JobInfo, JobResult, JobState, ResourceStats, Usage};
 pub use templates::{OutputSpec, Template, TemplateSet};

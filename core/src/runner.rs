@@ -44,6 +44,7 @@ pub(crate) struct RunContext {
 enum Stop {
     Cancel(String),
     Shutdown,
+    LeaseLost,
     Timeout(Duration),
     Idle(Duration),
     AfterResult,
@@ -55,6 +56,7 @@ impl Stop {
         match self {
             Stop::Cancel(r) => r.clone(),
             Stop::Shutdown => "the manager is shutting down".into(),
+            Stop::LeaseLost => "this node lost the job's lease (another node may run it)".into(),
             Stop::Timeout(d) => format!("timed out after {}", humantime::format_duration(*d)),
             Stop::Idle(d) => format!("no output for {} (idle timeout)", humantime::format_duration(*d)),
             Stop::AfterResult => "the CLI printed its result but did not exit".into(),
@@ -384,6 +386,7 @@ fn decide(
         Some(Stop::Shutdown) => {
             return (JobState::Interrupted, Some("the manager shut down while the job ran".into()))
         }
+        Some(s @ Stop::LeaseLost) => return (JobState::Interrupted, Some(s.describe())),
         Some(s @ (Stop::Timeout(_) | Stop::Idle(_))) => {
             return (JobState::TimedOut, Some(format!("{}{}", s.describe(), pressure_note())))
         }
@@ -443,6 +446,7 @@ impl From<StopReason> for Stop {
         match r {
             StopReason::Cancel(why) => Stop::Cancel(why),
             StopReason::Shutdown => Stop::Shutdown,
+            StopReason::LeaseLost => Stop::LeaseLost,
         }
     }
 }

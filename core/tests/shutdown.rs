@@ -9,7 +9,9 @@ use common::*;
 #[tokio::test]
 async fn shutdown_interrupts_running_and_queued_jobs() {
     let dir = data_dir();
-    let m = builder(dir.path()).max_concurrent(1).isolation(IsolationMode::Auto).build().await.unwrap();
+    // In memory: queued jobs end `interrupted` at shutdown. (A durable store
+    // keeps them queued for the next manager: see durable_restart.rs.)
+    let m = builder(dir.path()).store_url("memory").max_concurrent(1).isolation(IsolationMode::Auto).build().await.unwrap();
     let slow = || JobSpec::builder().prompt("x").env("FAKE_CLAUDE_SCENARIO", "slow").env("FAKE_CLAUDE_SECONDS", "30").build().unwrap();
     let running = m.submit(slow()).await.unwrap();
     let queued = m.submit(slow()).await.unwrap();

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Config, JobManager};
+use super::policy::Backoff;
+use super::{Config, JobManager, RecoveryPolicy, RetentionPolicy};
 use crate::claude::DEFAULT_PASS_ENV;
 use crate::error::{Error, Result};
 use crate::isolation::IsolationMode;
@@ -34,6 +35,7 @@ pub struct JobManagerBuilder {
     pub(crate) cfg: Config,
     pub(crate) concurrency: Concurrency,
     pub(crate) store: Option<Arc<dyn JobStore>>,
+    pub(crate) store_url: Option<String>,
     pub(crate) subreaper: bool,
     pub(crate) template_dirs: Vec<PathBuf>,
 }
@@ -58,9 +60,21 @@ impl Default for JobManagerBuilder {
                 per_job_config_dir: true,
                 event_buffer: 10_000,
                 poll_interval: Duration::from_secs(2),
+                lease_ttl: Duration::from_secs(60),
+                heartbeat_interval: Duration::from_secs(10),
+                rescue_interval: Duration::from_secs(15),
+                event_flush_interval: Duration::from_millis(500),
+                recovery: RecoveryPolicy::Interrupt,
+                retention: RetentionPolicy::default(),
+                backoff: Backoff {
+                    base: Duration::from_secs(10),
+                    max: Duration::from_secs(600),
+                },
+                node_id: None,
             },
             concurrency: Concurrency::Fixed(3),
             store: None,
+            store_url: None,
             subreaper: true,
             template_dirs: Vec::new(),
         }
@@ -156,9 +170,63 @@ impl JobManagerBuilder {
         self.cfg.poll_interval = d;
         self
     }
-    /// The job store (default: in memory).
+    /// The job store (default: SQLite in `data_dir/claude-jobs.db`).
     pub fn store(mut self, store: Arc<dyn JobStore>) -> Self {
         self.store = Some(store);
+        self
+    }
+    /// The job store as a URL: `sqlite:///path/file.db` (a relative path is
+    /// taken inside the data dir), `postgres://user:pass@host/db` (feature
+    /// `postgres`; several machines share one queue) or `memory`. Default:
+    /// `sqlite://<data_dir>/claude-jobs.db`. Opened (and migrated) by `build`.
+    pub fn store_url(mut self, url: impl Into<String>) -> Self {
+        self.store_url = Some(url.into());
+        self
+    }
+    /// What becomes of jobs that were running when their manager died
+    /// (default [`RecoveryPolicy::Interrupt`]).
+    pub fn recovery(mut self, policy: RecoveryPolicy) -> Self {
+        self.cfg.recovery = policy;
+        self
+    }
+    /// How long a node's claim on a running job lasts without a heartbeat
+    /// (default 60 s). Another node rescues a job whose lease expired.
+    pub fn lease_ttl(mut self, d: Duration) -> Self {
+        self.cfg.lease_ttl = d;
+        self
+    }
+    /// How often the leases of running jobs are renewed (default 10 s; keep
+    /// it well under the lease TTL).
+    pub fn heartbeat_interval(mut self, d: Duration) -> Self {
+        self.cfg.heartbeat_interval = d;
+        self
+    }
+    /// How often the store is searched for jobs whose node died (default 15 s).
+    pub fn rescue_interval(mut self, d: Duration) -> Self {
+        self.cfg.rescue_interval = d;
+        self
+    }
+    /// How often a running job's new events are written to the store (default 500 ms).
+    pub fn event_flush_interval(mut self, d: Duration) -> Self {
+        self.cfg.event_flush_interval = d;
+        self
+    }
+    /// Backoff before a retried attempt: `base · 2^(attempt−1)` with jitter,
+    /// at most `max` (default 10 s, 10 min).
+    pub fn retry_backoff(mut self, base: Duration, max: Duration) -> Self {
+        self.cfg.backoff = Backoff { base, max };
+        self
+    }
+    /// How long finished jobs, logs and outputs are kept (default: jobs 30
+    /// days, logs 7 days, outputs forever).
+    pub fn retention(mut self, policy: RetentionPolicy) -> Self {
+        self.cfg.retention = policy;
+        self
+    }
+    /// This manager's name in the store (default `hostname-pid`). Must be
+    /// unique among the managers sharing a store.
+    pub fn node_id(mut self, id: impl Into<String>) -> Self {
+        self.cfg.node_id = Some(id.into());
         self
     }
     /// Load instruction templates (`*.md`) from this folder, besides the
@@ -188,6 +256,21 @@ impl JobManagerBuilder {
             return Err(Error::invalid("line_cap", "must be at least 1024 bytes"));
         }
         self.cfg.default_limits.validate(crate::host::cpu_count())?;
+        if self.cfg.lease_ttl < Duration::from_millis(100) {
+            return Err(Error::invalid("lease_ttl", "must be at least 100 ms"));
+        }
+        if self.cfg.heartbeat_interval.is_zero() || self.cfg.heartbeat_interval >= self.cfg.lease_ttl {
+            return Err(Error::invalid("heartbeat_interval", "must be shorter than the lease TTL"));
+        }
+        for (name, d) in [
+            ("poll_interval", self.cfg.poll_interval),
+            ("rescue_interval", self.cfg.rescue_interval),
+            ("event_flush_interval", self.cfg.event_flush_interval),
+        ] {
+            if d.is_zero() {
+                return Err(Error::invalid(name, "must be greater than zero"));
+            }
+        }
         JobManager::start(self).await
     }
 }

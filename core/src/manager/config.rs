@@ -25,4 +25,12 @@ pub(crate) struct Config {
     pub per_job_config_dir: bool,
     pub event_buffer: usize,
     pub poll_interval: Duration,
+    pub lease_ttl: Duration,
+    pub heartbeat_interval: Duration,
+    pub rescue_interval: Duration,
+    pub event_flush_interval: Duration,
+    pub recovery: super::RecoveryPolicy,
+    pub retention: super::RetentionPolicy,
+    pub backoff: super::policy::Backoff,
+    pub node_id: Option<String>,
 }

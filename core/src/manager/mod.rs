@@ -1,5 +1,10 @@
 //! [`JobManager`]: submit, get, list, cancel, shutdown; the admission loop
 //! that takes queued jobs from the store when a slot is free.
+//!
+//! Durability lives beside it: `run` (one claimed attempt, retries),
+//! `lease` (heartbeats, lease loss, cancel notices), `watch` (event
+//! batches to the store, following jobs that run on other nodes),
+//! `recovery` (orphans at start-up and the rescuer), `retention`.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -12,18 +17,26 @@ use crate::error::{Error, Result};
 use crate::events::{EventLog, JobEvent};
 use crate::isolation::{Isolator, IsolationMode};
 use crate::job::{Job, JobShared, StopReason};
-use crate::runner::{self, RunContext};
 use crate::spec::JobSpec;
 use crate::state::{IsolationKind, JobInfo, JobState};
-use crate::store::{Claim, JobRecord, JobStore, MemoryStore};
+use crate::store::{ClaimOptions, JobRecord, JobStore};
 use crate::templates::TemplateSet;
 use crate::util::now_ms;
 
 mod builder;
 mod config;
+mod health;
+mod lease;
+mod policy;
+mod recovery;
+mod retention;
+mod run;
+mod watch;
 
 pub use builder::JobManagerBuilder;
 pub(crate) use config::Config;
+pub use health::StoreHealth;
+pub use policy::{RecoveryPolicy, RetentionPolicy};
 
 /// Runs Claude CLI jobs: a bounded number at once, each in its own cgroup,
 /// the rest queued by priority then submission order.
@@ -49,6 +62,7 @@ pub struct JobManager {
 pub(crate) struct ManagerInner {
     cfg: Arc<Config>,
     store: Arc<dyn JobStore>,
+    store_name: String,
     isolator: Option<Arc<Isolator>>,
     isolation_error: Option<String>,
     jobs: Mutex<HashMap<String, Arc<JobShared>>>,
@@ -57,10 +71,17 @@ pub(crate) struct ManagerInner {
     running: AtomicUsize,
     max_concurrent: usize,
     shutting_down: AtomicBool,
+    /// Set at the end of shutdown: the background loops stop.
+    stopped: AtomicBool,
     node_id: String,
     host_cpus: f64,
     templates: TemplateSet,
     self_ref: Weak<ManagerInner>,
+    /// Jobs this node runs now, with their leases.
+    local: Mutex<HashMap<String, run::LocalRun>>,
+    health: health::Health,
+    /// Wakes the loop that follows jobs running elsewhere.
+    watch_wake: Arc<Notify>,
 }
 
 impl JobManager {
@@ -105,10 +126,19 @@ impl JobManager {
         for dir in &b.template_dirs {
             templates.add_dir(dir)?;
         }
-        let store = b.store.unwrap_or_else(|| Arc::new(MemoryStore::new()));
+        let store = match (b.store, b.store_url) {
+            (Some(s), _) => s,
+            (None, Some(url)) => crate::store::open(&url, &cfg.data_dir).await?,
+            (None, None) => default_store(&cfg.data_dir).await?,
+        };
         let max = b.concurrency.resolve().max(1);
+        let node_id = cfg
+            .node_id
+            .clone()
+            .unwrap_or_else(|| format!("{}-{}", recovery::hostname(), std::process::id()));
         let inner = Arc::new_cyclic(|weak| ManagerInner {
             cfg: Arc::new(cfg),
+            store_name: store.describe(),
             store,
             isolator,
             isolation_error,
@@ -118,12 +148,25 @@ impl JobManager {
             running: AtomicUsize::new(0),
             max_concurrent: max,
             shutting_down: AtomicBool::new(false),
-            node_id: format!("{}-{}", hostname(), std::process::id()),
+            stopped: AtomicBool::new(false),
+            node_id,
             host_cpus: crate::host::cpu_count(),
             templates,
             self_ref: weak.clone(),
+            local: Mutex::new(HashMap::new()),
+            health: health::Health::new(),
+            watch_wake: Arc::new(Notify::new()),
         });
-        tokio::spawn(admission_loop(Arc::downgrade(&inner), inner.wake.clone()));
+        tracing::info!(store = %inner.store_name, node = %inner.node_id, "job manager started");
+        recovery::recover_orphans(&inner, true).await;
+        let weak = Arc::downgrade(&inner);
+        tokio::spawn(admission_loop(weak.clone(), inner.wake.clone()));
+        tokio::spawn(lease::heartbeat_loop(weak.clone()));
+        tokio::spawn(lease::notice_loop(weak.clone(), inner.store.notices()));
+        tokio::spawn(watch::flush_loop(weak.clone()));
+        tokio::spawn(watch::follow_loop(weak.clone()));
+        tokio::spawn(recovery::rescue_loop(weak.clone()));
+        tokio::spawn(retention::retention_loop(weak));
         Ok(JobManager { inner })
     }
 
@@ -184,9 +227,28 @@ impl JobManager {
         &self.inner.cfg.data_dir
     }
 
+    /// Whether the store answered the manager's latest calls. While it does
+    /// not, running jobs keep running and their results are stored once it is
+    /// back; see [`StoreHealth`].
+    pub fn store_health(&self) -> StoreHealth {
+        self.inner.health.get()
+    }
+
+    /// The store in use, as a URL with any password redacted
+    /// (`sqlite:///…/claude-jobs.db`, `postgres://user:***@host/db`, `memory`).
+    pub fn store_url(&self) -> &str {
+        &self.inner.store_name
+    }
+
+    /// This manager's node id in the store (`hostname-pid` unless set).
+    pub fn node_id(&self) -> &str {
+        &self.inner.node_id
+    }
+
     /// Stops taking work, lets running jobs finish for up to `drain_timeout`,
     /// then stops the rest (they end `interrupted`). Queued jobs stay queued
-    /// in a durable store; in memory they end `interrupted`. Idempotent.
+    /// in a durable store (a later manager runs them; their handles here do
+    /// not resolve); in memory they end `interrupted`. Idempotent.
     pub async fn shutdown(&self, drain_timeout: Duration) {
         self.inner.shutdown(drain_timeout).await
     }
@@ -222,6 +284,7 @@ impl ManagerInner {
             spec.labels.entry("template".into()).or_insert(name);
         }
         spec.limits = spec.limits.or(self.cfg.default_limits);
+        spec.max_attempts = spec.max_attempts.max(1);
         spec.limits.validate(self.host_cpus)?;
         if let Some(dir) = &spec.working_dir {
             match std::fs::metadata(dir) {
@@ -255,6 +318,12 @@ impl ManagerInner {
         shared.emit(JobEvent::Queued { priority: info.priority });
         self.jobs.lock().unwrap().insert(id.clone(), shared.clone());
         let record = JobRecord { info, spec: (*spec).clone() };
+        // The `queued` event goes first: once the row exists another node may
+        // claim it and number its events after the stored ones.
+        if let Err(e) = self.store.append_events(&id, &shared.events.snapshot()).await {
+            self.jobs.lock().unwrap().remove(&id);
+            return Err(e);
+        }
         if let Err(e) = self.store.insert(&record).await {
             self.jobs.lock().unwrap().remove(&id);
             return Err(e);
@@ -291,8 +360,14 @@ impl ManagerInner {
         if self.end_queued(shared, JobState::Cancelled, reason).await? {
             return Ok(true);
         }
-        // Running (or being claimed right now): the runner sees the request.
+        // Running here (or being claimed right now): the runner sees the request.
         shared.stop.send_replace(Some(StopReason::Cancel(reason.to_string())));
+        if !self.local.lock().unwrap().contains_key(&shared.id) && self.store.is_durable() {
+            // Maybe running on another node: it hears of it by NOTIFY or heartbeat.
+            if self.store.request_cancel(&shared.id).await? {
+                return Ok(true);
+            }
+        }
         Ok(!shared.info.lock().unwrap().state.is_final())
     }
 
@@ -311,7 +386,9 @@ impl ManagerInner {
         let state = info.state;
         let id = info.id.clone();
         if shared.finalize(info) {
-            let _ = self.store.append_events(&id, &shared.events.snapshot()).await;
+            if let Err(e) = self.store.append_events(&id, &shared.events.snapshot()).await {
+                self.health.failed(&self.store_name, "storing events", &e);
+            }
         }
         self.changed.notify_waiters();
         if state != JobState::Succeeded {
@@ -334,54 +411,6 @@ impl ManagerInner {
                 }
             }
         }
-    }
-
-    fn start(self: &Arc<Self>, claim: Claim) {
-        self.running.fetch_add(1, Ordering::SeqCst);
-        let id = claim.record.info.id.clone();
-        let shared = {
-            let mut jobs = self.jobs.lock().unwrap();
-            jobs.entry(id.clone())
-                .or_insert_with(|| {
-                    JobShared::new(
-                        Arc::new(claim.record.spec.clone()),
-                        claim.record.info.clone(),
-                        EventLog::new(self.cfg.event_buffer),
-                    )
-                })
-                .clone()
-        };
-        {
-            let mut i = shared.info.lock().unwrap();
-            i.state = JobState::Running;
-            i.attempt = claim.record.info.attempt;
-            i.started_at = claim.record.info.started_at;
-        }
-        let me = self.clone();
-        let lease = claim.lease;
-        let span = tracing::info_span!("job", job_id = %id, attempt = shared.info().attempt);
-        tokio::spawn(tracing::Instrument::instrument(async move {
-            let prompt = me.prompt_with_inputs(&shared.spec).await;
-            let ctx = RunContext {
-            cfg: me.cfg.clone(),
-            isolator: me.isolator.clone(),
-            isolation_error: me.isolation_error.clone(),
-            shared: shared.clone(),
-            info: shared.info(),
-            prompt,
-        };
-            let info = runner::run(ctx).await;
-            tracing::info!(job_id = %id, state = %info.state, "job finished");
-            match me.store.finish(&info, lease).await {
-                Ok(true) => {}
-                Ok(false) => tracing::warn!(job_id = %id, "stale result discarded: the job's lease was lost"),
-                Err(e) => tracing::error!(job_id = %id, error = %e, "could not store the job's result"),
-            }
-            me.finish_shared(&shared, info).await;
-            me.running.fetch_sub(1, Ordering::SeqCst);
-            me.changed.notify_waiters();
-            me.wake.notify_one();
-        }, span));
     }
 
     /// The prompt of a job whose template variables come from dependencies'
@@ -414,14 +443,7 @@ impl ManagerInner {
         self.shutting_down.store(true, Ordering::SeqCst);
         self.wake.notify_waiters();
         let _ = tokio::time::timeout(drain_timeout, self.wait_idle()).await;
-        let running: Vec<Arc<JobShared>> = self
-            .jobs
-            .lock()
-            .unwrap()
-            .values()
-            .filter(|s| s.info.lock().unwrap().state == JobState::Running)
-            .cloned()
-            .collect();
+        let running: Vec<Arc<JobShared>> = self.local.lock().unwrap().values().map(|r| r.shared.clone()).collect();
         for s in &running {
             s.stop.send_replace(Some(StopReason::Shutdown));
         }
@@ -437,6 +459,8 @@ impl ManagerInner {
                 }
             }
         }
+        self.stopped.store(true, Ordering::SeqCst);
+        self.watch_wake.notify_waiters();
         if let Some(iso) = &self.isolator {
             iso.remove();
         }
@@ -467,13 +491,18 @@ async fn admission_loop(weak: Weak<ManagerInner>, wake: Arc<Notify>) {
             }
             let free = inner.max_concurrent.saturating_sub(inner.running.load(Ordering::SeqCst));
             if free > 0 {
-                match inner.store.claim(&inner.node_id, free).await {
+                let opts = ClaimOptions {
+                    max_running: Some(inner.max_concurrent),
+                    lease_ttl: inner.cfg.lease_ttl,
+                };
+                match inner.store.claim_with(&inner.node_id, free, &opts).await {
                     Ok(claims) => {
+                        inner.health.ok(&inner.store_name);
                         for c in claims {
                             inner.start(c);
                         }
                     }
-                    Err(e) => tracing::error!(error = %e, "claiming jobs from the store failed"),
+                    Err(e) => inner.health.failed(&inner.store_name, "claiming jobs", &e),
                 }
             }
             inner.cfg.poll_interval
@@ -485,8 +514,16 @@ async fn admission_loop(weak: Weak<ManagerInner>, wake: Arc<Notify>) {
     }
 }
 
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|s| s.trim().to_string())
-        .unwrap_or_else(|_| "host".into())
+/// `sqlite://<data_dir>/claude-jobs.db` (or memory in a build without SQLite).
+async fn default_store(data_dir: &std::path::Path) -> Result<Arc<dyn JobStore>> {
+    #[cfg(feature = "sqlite")]
+    {
+        let path = data_dir.join("claude-jobs.db");
+        Ok(Arc::new(crate::store::SqliteStore::open(&path).await?))
+    }
+    #[cfg(not(feature = "sqlite"))]
+    {
+        let _ = data_dir;
+        Ok(Arc::new(crate::store::MemoryStore::new()))
+    }
 }

@@ -37,6 +37,10 @@ pub struct ManagerArgs {
     /// cgroup isolation: required, auto or off.
     #[arg(long, default_value = "auto")]
     pub isolation: String,
+    /// The job store: sqlite:///path/file.db, postgres://user:pass@host/db or
+    /// memory (default: sqlite in the data dir). Also $CLAUDE_JOBS_STORE.
+    #[arg(long, value_name = "URL", env = "CLAUDE_JOBS_STORE")]
+    pub store: Option<String>,
     /// Time between SIGTERM and killing the job's whole process tree.
     #[arg(long, value_name = "DUR", default_value = "10s", value_parser = dur)]
     pub kill_grace: std::time::Duration,

@@ -113,6 +113,9 @@ pub(crate) async fn build_manager(m: &ManagerArgs, max: usize) -> Result<JobMana
     if let Some(bin) = &m.claude_bin {
         b = b.claude_bin(bin);
     }
+    if let Some(url) = &m.store {
+        b = b.store_url(url);
+    }
     b.build().await
 }
 

@@ -16,6 +16,7 @@ from fastapi import FastAPI, Header, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 
 import claude_jobs
+import dashboard
 from schemas import CancelOut, HealthOut, JobOut, JobRequest, TemplateOut
 from settings import Settings
 
@@ -47,6 +48,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     app = FastAPI(title="claude-jobs service", version=claude_jobs.__version__, lifespan=lifespan)
     add_error_handlers(app)
     add_routes(app)
+    dashboard.install(app)  # the page at / and its endpoints (dashboard.py)
     return app
 
 

@@ -1,0 +1,257 @@
+// The dashboard end to end, in headless Chromium: start a workflow from the
+// form and watch its three jobs succeed with live events, cancel a slow job,
+// see the server's 422 beside the field, reload mid-job and drop the
+// connection mid-job and see the stream resume without duplicates.
+// A screenshot of each step goes to test-output/dashboard/.
+//
+// Run: make test-dashboard (or REAL_CLAUDE_BIN=... node --test dashboard.test.mjs).
+
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { launchBrowser, outDir, startProxy, startService } from './harness.mjs';
+
+const SLOW = (seconds, what = 'Count slowly to twenty.') => `${what}\nmock-scenario: slow\nmock-slow-seconds: ${seconds}`;
+
+let service;
+let proxy;
+let browser;
+let page;
+let out;
+
+async function shot(name) {
+  await page.screenshot({ path: path.join(out, `${name}.png`), fullPage: true });
+}
+
+async function api(route, init) {
+  const res = await fetch(`${service.url}${route}`, init);
+  assert.ok(res.ok, `${route}: ${res.status} ${await res.clone().text()}`);
+  return res.json();
+}
+
+async function waitForState(id, states, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const job = await api(`/api/jobs/${id}`);
+    if (states.includes(job.state)) return job;
+    assert.ok(Date.now() < deadline, `job ${id} is ${job.state}, not ${states} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** The seqs of the events the page shows, in order. */
+const shownSeqs = () => page.$$eval('[data-testid=events] li[data-seq]', (els) => els.map((e) => Number(e.dataset.seq)));
+const eventRow = (type) => page.locator(`[data-testid=events] li[data-type="${type}"]`);
+const jobIdFromUrl = () => new URL(page.url()).pathname.split('/').pop();
+
+function assertNoDuplicates(seqs) {
+  assert.equal(new Set(seqs).size, seqs.length, `an event is shown twice: ${seqs}`);
+  assert.deepEqual(seqs, Array.from({ length: seqs.length }, (_, i) => i + 1), `events out of order or missing: ${seqs}`);
+}
+
+async function startSingleJob(prompt) {
+  await page.goto(`${service.url}/`);
+  await page.getByRole('tab', { name: 'Single job' }).click();
+  await page.locator('#f-template').selectOption('__prompt__');
+  await page.locator('#f-prompt').fill(prompt);
+  await page.getByTestId('submit').click();
+  await page.waitForURL(/\/jobs\/[^/]+$/);
+  return jobIdFromUrl();
+}
+
+describe('dashboard in headless Chromium', { timeout: 170_000 }, () => {
+  before(async () => {
+    out = outDir();
+    rmSync(out, { recursive: true, force: true });
+    out = outDir();
+    service = await startService();
+    proxy = await startProxy(service.url);
+    browser = await launchBrowser();
+    page = await browser.context.newPage();
+    page.on('pageerror', (e) => console.error('# page error:', e.message));
+  });
+
+  after(async () => {
+    if (browser) await browser.close();
+    if (proxy) await proxy.stop();
+    if (service) await service.stop();
+  });
+
+  it('serves the page at / with totals and the start form', async () => {
+    await page.goto(`${service.url}/`);
+    await page.getByRole('heading', { name: 'Start' }).waitFor();
+    await page.getByText('No jobs yet').waitFor();
+    assert.equal(await page.getByTestId('total-running').textContent(), '0 / 3');
+    assert.equal(await page.getByTestId('total-queued').textContent(), '0');
+    assert.equal(await page.getByTestId('total-cost').textContent(), '$0.00');
+    await shot('01-home');
+  });
+
+  it('starts a research → brief → draft workflow from the form; its three jobs succeed with live events', async () => {
+    await page.locator('#f-brand').fill('Acme Coffee');
+    await page.locator('#f-website').fill('https://acme-coffee.example');
+    await page.locator('#f-objective').fill('launch the spring blend');
+    await page.locator('#f-memory').fill('900M');
+    await page.getByTestId('submit').click();
+    await page.waitForURL(/\/jobs\/[^/]+$/);
+    const researchId = jobIdFromUrl();
+    const steps = page.getByTestId('workflow-steps');
+    await steps.waitFor();
+    const stepIds = {};
+    for (const step of ['research', 'brief', 'draft']) {
+      const href = await steps.locator(`a[data-step="${step}"]`).getAttribute('href');
+      stepIds[step] = href.split('/').pop();
+    }
+    assert.equal(stepIds.research, researchId);
+
+    // The draft waits for the brief: open its page while it is queued and
+    // watch its events arrive live, without reloading.
+    await steps.locator('a[data-step="draft"]').click();
+    await page.waitForURL(new RegExp(`/jobs/${stepIds.draft}$`));
+    await eventRow('queued').waitFor();
+    const draftBefore = await api(`/api/jobs/${stepIds.draft}`);
+    assert.equal(draftBefore.state, 'queued', 'the draft should still wait for the brief');
+    await shot('02-workflow-draft-queued');
+    await eventRow('started').waitFor({ timeout: 60_000 });
+    await eventRow('tool_use').waitFor({ timeout: 60_000 });
+    await shot('03-workflow-draft-live');
+    await eventRow('finished').waitFor({ timeout: 60_000 });
+    await page.locator('.job-page[data-state="succeeded"]').waitFor();
+    assert.match(await eventRow('finished').textContent(), /succeeded/);
+    assert.match(await eventRow('tool_use').first().textContent(), /Write/);
+    assertNoDuplicates(await shownSeqs());
+    await page.getByTestId('output-content').filter({ hasText: 'Offline sample text' }).waitFor();
+    await steps.locator('a[data-step][data-state="succeeded"]').nth(2).waitFor();
+    await shot('04-workflow-succeeded-draft');
+
+    for (const step of ['research', 'brief', 'draft']) {
+      const job = await api(`/api/jobs/${stepIds[step]}`);
+      assert.equal(job.state, 'succeeded', `${step}: ${job.error}`);
+      assert.equal(job.outputs.length, 1, `${step} outputs`);
+      assert.equal(job.limits.memory, 900 * 1024 * 1024, `${step}: the form's memory cap`);
+    }
+    // The research step's page: its events, result and output file.
+    await steps.locator('a[data-step="research"]').click();
+    await page.waitForURL(new RegExp(`/jobs/${researchId}$`));
+    await eventRow('finished').waitFor();
+    await page.getByTestId('output-content').filter({ hasText: 'Offline sample text' }).waitFor();
+    assert.match(await page.getByTestId('outputs').textContent(), /Acme-Coffee-brand-data\.md/);
+    await shot('05-workflow-research-page');
+
+    // The list: three rows, brand and variables, cost, memory against the cap.
+    await page.getByRole('link', { name: '← All jobs' }).click();
+    await page.locator('tr.job-row[data-state="succeeded"]').nth(2).waitFor();
+    const row = page.locator(`tr[data-job-id="${researchId}"]`);
+    assert.match(await row.textContent(), /Acme Coffee/);
+    assert.match(await row.textContent(), /website: https:\/\/acme-coffee\.example/);
+    assert.match(await row.textContent(), /\$0\.\d\d/);
+    assert.match(await row.textContent(), /\/ 900 MiB/);
+    assert.notEqual(await page.getByTestId('total-cost').textContent(), '$0.00');
+    await shot('06-list-after-workflow');
+  });
+
+  it('cancels a slow job from its page, and another from the list', async () => {
+    const id = await startSingleJob(SLOW(30));
+    await eventRow('started').waitFor({ timeout: 30_000 });
+    await page.locator('.job-page[data-state="running"]').waitFor({ timeout: 30_000 });
+    await shot('07-slow-job-running');
+    const t0 = Date.now();
+    await page.getByTestId('cancel').click();
+    await eventRow('finished').waitFor({ timeout: 30_000 });
+    assert.match(await eventRow('finished').textContent(), /cancelled/);
+    await page.locator('.job-page[data-state="cancelled"]').waitFor();
+    assert.ok(Date.now() - t0 < 20_000, 'cancel should not wait for the job');
+    assert.equal((await api(`/api/jobs/${id}`)).state, 'cancelled');
+    assert.equal(await page.getByTestId('cancel').count(), 0, 'no cancel button on a finished job');
+    await shot('08-slow-job-cancelled');
+
+    const other = await startSingleJob(SLOW(30, 'Another slow one.'));
+    await page.getByRole('link', { name: '← All jobs' }).click();
+    const row = page.locator(`tr[data-job-id="${other}"]`);
+    await row.locator('[data-testid=cancel]').click();
+    await page.locator(`tr[data-job-id="${other}"][data-state="cancelled"]`).waitFor({ timeout: 30_000 });
+    await waitForState(other, ['cancelled']);
+    await shot('09-list-cancelled');
+  });
+
+  it("shows the server's 422 beside the field for an invalid memory cap", async () => {
+    await page.goto(`${service.url}/`);
+    const before = (await api('/api/dashboard/jobs')).totals.jobs;
+    await page.locator('#f-brand').fill('Acme Coffee');
+    await page.locator('#f-memory').fill('lots');
+    await page.getByTestId('submit').click();
+    const error = page.locator('[data-error-for="memory"]');
+    await error.waitFor();
+    assert.match(await error.textContent(), /invalid memory: cannot parse "lots"/);
+    assert.equal(await page.locator('#f-memory').getAttribute('aria-invalid'), 'true');
+    assert.equal(await page.locator('[data-error-for="brand"]').count(), 0);
+    assert.equal(new URL(page.url()).pathname, '/', 'stays on the form');
+    await shot('10-invalid-memory-workflow');
+
+    // The single-job form too, with the error from the binding's parser.
+    await page.getByRole('tab', { name: 'Single job' }).click();
+    await page.locator('#f-template').selectOption('brief');
+    await page.locator('#f-variables-brand').fill('Acme');
+    await page.locator('#f-variables-research').fill('Anvils.');
+    await page.locator('#f-memory').fill('12 parsecs');
+    await page.getByTestId('submit').click();
+    await error.waitFor();
+    assert.match(await error.textContent(), /invalid memory/);
+    await shot('11-invalid-memory-job');
+    // Fixing it clears the error and starts the job.
+    await page.locator('#f-memory').fill('512M');
+    await page.locator('#f-variables-research').fill('');
+    await page.getByTestId('submit').click();
+    await page.locator('[data-error-for="variables.research"]').waitFor();
+    assert.equal(await page.locator('[data-error-for="memory"]').count(), 0);
+    assert.match(await page.locator('[data-error-for="variables.research"]').textContent(), /research/);
+    await shot('12-missing-variable');
+    assert.equal((await api('/api/dashboard/jobs')).totals.jobs, before, 'no job was created');
+  });
+
+  it('reloading mid-job resumes the stream: every event once, and it goes on', async () => {
+    const id = await startSingleJob(SLOW(8, 'Reload me.'));
+    await eventRow('init').waitFor({ timeout: 30_000 });
+    const beforeReload = await shownSeqs();
+    assert.ok(!beforeReload.includes(undefined));
+    assert.equal((await api(`/api/jobs/${id}`)).state, 'running', 'still running when reloaded');
+    await shot('13-before-reload');
+    await page.reload();
+    await eventRow('finished').waitFor({ timeout: 40_000 });
+    const afterReload = await shownSeqs();
+    assertNoDuplicates(afterReload);
+    assert.ok(afterReload.length > beforeReload.length, `it went on after the reload: ${beforeReload} → ${afterReload}`);
+    assert.ok((await eventRow('assistant_text').count()) === 1);
+    assert.match(await eventRow('finished').textContent(), /succeeded/);
+    await page.getByTestId('result').waitFor();
+    await shot('14-after-reload');
+  });
+
+  it('a dropped connection reconnects with Last-Event-ID and resumes without duplicates', async () => {
+    // Through the proxy, which can cut every connection.
+    await page.goto(`${proxy.url}/`);
+    await page.getByRole('tab', { name: 'Single job' }).click();
+    await page.locator('#f-template').selectOption('__prompt__');
+    await page.locator('#f-prompt').fill(SLOW(12, 'Survive a dropped connection.'));
+    await page.getByTestId('submit').click();
+    await page.waitForURL(/\/jobs\/[^/]+$/);
+    const id = jobIdFromUrl();
+    await eventRow('init').waitFor({ timeout: 30_000 });
+    await page.locator('[data-testid=stream-status][data-status="live"]').waitFor();
+    const last = Math.max(...(await shownSeqs()));
+    const dropped = proxy.drop();
+    assert.ok(dropped > 0, 'there was a connection to drop');
+    await page.locator('[data-testid=stream-status][data-status="reconnecting"]').waitFor({ timeout: 10_000 });
+    await shot('15-connection-dropped');
+    await eventRow('finished').waitFor({ timeout: 60_000 });
+    const seqs = await shownSeqs();
+    assertNoDuplicates(seqs);
+    assert.ok(seqs.length > last, 'events after the drop are shown');
+    const resumed = proxy.requests.filter((r) => r.startsWith(`GET /api/jobs/${id}/events`) && /\r\nlast-event-id: \d+/i.test(r));
+    assert.ok(resumed.length > 0, `the browser reconnected with Last-Event-ID:\n${proxy.requests.filter((r) => r.includes('/events')).join('\n---\n')}`);
+    const sentId = Number(resumed[0].match(/\r\nlast-event-id: (\d+)/i)[1]);
+    assert.equal(sentId, last, 'it resumed after the last event it had');
+    await shot('16-resumed-after-drop');
+  });
+});

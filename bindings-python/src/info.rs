@@ -53,6 +53,7 @@ pub struct ResourceStats {
     nr_throttled: u64,
     peak_processes: u64,
     memory_cap_hits: u64,
+    memory_refaults: u64,
     oom_kills: u64,
 }
 
@@ -64,6 +65,7 @@ impl ResourceStats {
         "nr_throttled",
         "peak_processes",
         "memory_cap_hits",
+        "memory_refaults",
         "oom_kills",
     ];
 }
@@ -77,6 +79,7 @@ impl From<claude_jobs::ResourceStats> for ResourceStats {
             nr_throttled: s.nr_throttled,
             peak_processes: s.peak_processes,
             memory_cap_hits: s.memory_cap_hits,
+            memory_refaults: s.memory_refaults,
             oom_kills: s.oom_kills,
         }
     }

@@ -7,6 +7,7 @@
 //! - `job.rs`      `Job` (id, state, info, wait, cancel, events)
 //! - `events.rs`   `JobEvent`, `EventStream` (async iterator)
 //! - `info.rs`     `JobInfo`, `Usage`, `ResourceStats`, `ResourceLimits`
+//! - `options.rs`  `JobManager(...)` keyword arguments → `JobManagerBuilder`
 //! - `spec.rs`     `submit` keyword arguments → `JobSpec`
 //! - `errors.rs`   core `Error` → `claude_jobs.errors` classes, by `ErrorKind`
 //! - `convert.rs`  argument parsing (bad values name their field) and JSON → Python
@@ -25,6 +26,7 @@ mod events;
 mod info;
 mod job;
 mod manager;
+mod options;
 mod process_local;
 mod records;
 mod runtime;

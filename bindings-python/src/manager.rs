@@ -4,14 +4,12 @@
 use std::time::Duration;
 
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyString};
 
-use claude_jobs::{Concurrency, IsolationMode, JobManagerBuilder};
-
-use crate::convert::{bool_arg, duration_arg, float_arg, int_arg, path_arg, size_arg, str_list_arg, str_map_arg};
-use crate::errors::{invalid, CoreResult, IntoPyResult};
-use crate::info::{JobInfo, ResourceLimits};
+use crate::convert::duration_arg;
+use crate::errors::{CoreResult, IntoPyResult};
+use crate::info::JobInfo;
 use crate::job::Job;
+use crate::options::ManagerArgs;
 use crate::process_local::ProcessLocal;
 use crate::runtime::{block_on, future_into_py};
 use crate::spec::SpecArgs;
@@ -30,67 +28,6 @@ impl JobManager {
     fn core(&self) -> PyResult<&claude_jobs::JobManager> {
         self.inner.get("JobManager")
     }
-}
-
-/// One path or a list of paths.
-fn paths_arg(field: &str, obj: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<std::path::PathBuf>> {
-    let Some(o) = obj.filter(|o| !o.is_none()) else { return Ok(Vec::new()) };
-    if let Some(p) = o.extract::<std::path::PathBuf>().ok() {
-        return Ok(vec![p]);
-    }
-    let iter = o
-        .try_iter()
-        .map_err(|_| invalid(field, "expected a path or a list of paths"))?;
-    let mut out = Vec::new();
-    for item in iter {
-        let item = item?;
-        out.push(path_arg(field, Some(&item))?.unwrap_or_default());
-    }
-    Ok(out)
-}
-
-/// `max_concurrent`: an int ≥ 1 or `"auto"`.
-fn concurrency_arg(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Concurrency>> {
-    let Some(o) = obj.filter(|o| !o.is_none()) else { return Ok(None) };
-    if let Ok(s) = o.cast::<PyString>() {
-        return match &*s.to_cow()? {
-            "auto" => Ok(Some(Concurrency::Auto)),
-            other => Err(invalid("max_concurrent", format!("expected an int or \"auto\", got {other:?}"))),
-        };
-    }
-    let n = int_arg::<usize>("max_concurrent", Some(o), "an int or \"auto\"")?.unwrap_or(0);
-    Ok(Some(Concurrency::Fixed(n)))
-}
-
-/// `isolation`: `"required"`, `"auto"` or `"off"`.
-fn isolation_arg(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<IsolationMode>> {
-    let Some(o) = obj.filter(|o| !o.is_none()) else { return Ok(None) };
-    let s = o
-        .cast::<PyString>()
-        .map_err(|_| invalid("isolation", "expected \"required\", \"auto\" or \"off\""))?;
-    s.to_cow()?.parse::<IsolationMode>().py_err().map(Some)
-}
-
-/// `default_limits`: a `ResourceLimits` or a dict with cpus/memory/pids.
-fn limits_arg(obj: Option<&Bound<'_, PyAny>>) -> PyResult<claude_jobs::ResourceLimits> {
-    let Some(o) = obj.filter(|o| !o.is_none()) else { return Ok(Default::default()) };
-    if let Ok(l) = o.cast::<ResourceLimits>() {
-        return Ok(l.get().to_core());
-    }
-    let d = o
-        .cast::<PyDict>()
-        .map_err(|_| invalid("default_limits", "expected a ResourceLimits or a dict with cpus, memory, pids"))?;
-    for k in d.keys() {
-        let k: String = k.extract().unwrap_or_default();
-        if !matches!(k.as_str(), "cpus" | "memory" | "pids") {
-            return Err(invalid("default_limits", format!("unknown key {k:?} (expected cpus, memory, pids)")));
-        }
-    }
-    Ok(claude_jobs::ResourceLimits {
-        cpus: float_arg("cpus", d.get_item("cpus")?.as_ref(), "a number of cores")?,
-        memory: size_arg("memory", d.get_item("memory")?.as_ref())?,
-        pids: int_arg::<u64>("pids", d.get_item("pids")?.as_ref(), "a number of processes")?,
-    })
 }
 
 #[pymethods]
@@ -125,6 +62,15 @@ impl JobManager {
         poll_interval=None,
         child_subreaper=None,
         templates_dir=None,
+        store_url=None,
+        recovery=None,
+        lease_ttl=None,
+        heartbeat_interval=None,
+        rescue_interval=None,
+        event_flush_interval=None,
+        retry_backoff=None,
+        retention=None,
+        node_id=None,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -151,73 +97,50 @@ impl JobManager {
         poll_interval: Option<&Bound<'_, PyAny>>,
         child_subreaper: Option<&Bound<'_, PyAny>>,
         templates_dir: Option<&Bound<'_, PyAny>>,
+        store_url: Option<&Bound<'_, PyAny>>,
+        recovery: Option<&Bound<'_, PyAny>>,
+        lease_ttl: Option<&Bound<'_, PyAny>>,
+        heartbeat_interval: Option<&Bound<'_, PyAny>>,
+        rescue_interval: Option<&Bound<'_, PyAny>>,
+        event_flush_interval: Option<&Bound<'_, PyAny>>,
+        retry_backoff: Option<&Bound<'_, PyAny>>,
+        retention: Option<&Bound<'_, PyAny>>,
+        node_id: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        let mut b: JobManagerBuilder = claude_jobs::JobManager::builder();
-        if let Some(p) = path_arg("claude_bin", claude_bin)? {
-            b = b.claude_bin(p);
+        let b = ManagerArgs {
+            claude_bin,
+            data_dir,
+            max_concurrent,
+            isolation,
+            kill_grace,
+            result_grace,
+            line_cap,
+            cpus,
+            memory,
+            pids,
+            default_limits,
+            default_timeout,
+            default_idle_timeout,
+            env,
+            pass_env,
+            memory_pressure_limit,
+            monitor_interval,
+            per_job_config_dir,
+            event_buffer,
+            poll_interval,
+            child_subreaper,
+            templates_dir,
+            store_url,
+            recovery,
+            lease_ttl,
+            heartbeat_interval,
+            rescue_interval,
+            event_flush_interval,
+            retry_backoff,
+            retention,
+            node_id,
         }
-        if let Some(p) = path_arg("data_dir", data_dir)? {
-            b = b.data_dir(p);
-        }
-        if let Some(c) = concurrency_arg(max_concurrent)? {
-            b = b.max_concurrent(c);
-        }
-        if let Some(m) = isolation_arg(isolation)? {
-            b = b.isolation(m);
-        }
-        if let Some(d) = duration_arg("kill_grace", kill_grace)? {
-            b = b.kill_grace(d);
-        }
-        if let Some(d) = duration_arg("result_grace", result_grace)? {
-            b = b.result_grace(d);
-        }
-        if let Some(n) = int_arg::<usize>("line_cap", line_cap, "a number of bytes")? {
-            b = b.line_cap(n);
-        }
-        let mut limits = limits_arg(default_limits)?;
-        if let Some(c) = float_arg("cpus", cpus, "a number of cores")? {
-            limits.cpus = Some(c);
-        }
-        if let Some(m) = size_arg("memory", memory)? {
-            limits.memory = Some(m);
-        }
-        if let Some(p) = int_arg::<u64>("pids", pids, "a number of processes")? {
-            limits.pids = Some(p);
-        }
-        b = b.default_limits(limits);
-        if let Some(d) = duration_arg("default_timeout", default_timeout)? {
-            b = b.default_timeout(d);
-        }
-        if let Some(d) = duration_arg("default_idle_timeout", default_idle_timeout)? {
-            b = b.default_idle_timeout(d);
-        }
-        for (k, v) in str_map_arg("env", env, false)?.unwrap_or_default() {
-            b = b.env(k, v);
-        }
-        for name in str_list_arg("pass_env", pass_env)?.unwrap_or_default() {
-            b = b.pass_env(name);
-        }
-        if let Some(d) = duration_arg("memory_pressure_limit", memory_pressure_limit)? {
-            b = b.memory_pressure_limit(d);
-        }
-        if let Some(d) = duration_arg("monitor_interval", monitor_interval)? {
-            b = b.monitor_interval(d);
-        }
-        if let Some(yes) = bool_arg("per_job_config_dir", per_job_config_dir)? {
-            b = b.per_job_config_dir(yes);
-        }
-        if let Some(n) = int_arg::<usize>("event_buffer", event_buffer, "a number of events")? {
-            b = b.event_buffer(n);
-        }
-        if let Some(d) = duration_arg("poll_interval", poll_interval)? {
-            b = b.poll_interval(d);
-        }
-        if let Some(yes) = bool_arg("child_subreaper", child_subreaper)? {
-            b = b.child_subreaper(yes);
-        }
-        for dir in paths_arg("templates_dir", templates_dir)? {
-            b = b.templates_dir(dir);
-        }
+        .builder()?;
         let manager = block_on(py, move || b.build()).py_err()?;
         Ok(JobManager {
             inner: ProcessLocal::new(manager),
@@ -253,6 +176,7 @@ impl JobManager {
         depends_on=None,
         inputs=None,
         output=None,
+        max_attempts=None,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn submit<'py>(
@@ -279,6 +203,7 @@ impl JobManager {
         depends_on: Option<&Bound<'py, PyAny>>,
         inputs: Option<&Bound<'py, PyAny>>,
         output: Option<&Bound<'py, PyAny>>,
+        max_attempts: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let manager = self.core()?.clone();
         let spec = SpecArgs {
@@ -303,6 +228,7 @@ impl JobManager {
             depends_on,
             inputs,
             output,
+            max_attempts,
         }
         .to_spec()?;
         future_into_py(py, async move { Ok(CoreResult(manager.submit(spec).await.map(Job::new))) })
@@ -404,6 +330,31 @@ impl JobManager {
     #[getter]
     fn isolation_error(&self) -> PyResult<Option<String>> {
         Ok(self.core()?.isolation_error().map(str::to_owned))
+    }
+
+    /// The job store's URL (`sqlite://…`, `postgres://…` without the
+    /// password, or `memory`).
+    #[getter]
+    fn store_url(&self) -> PyResult<String> {
+        Ok(self.core()?.store_url().to_owned())
+    }
+
+    /// This manager's name in the store.
+    #[getter]
+    fn node_id(&self) -> PyResult<String> {
+        Ok(self.core()?.node_id().to_owned())
+    }
+
+    /// Whether the last store calls worked: a dict with `healthy`,
+    /// `last_error`, `since_ms`, `outages`.
+    fn store_health<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let h = self.core()?.store_health();
+        let d = pyo3::types::PyDict::new(py);
+        d.set_item("healthy", h.healthy)?;
+        d.set_item("last_error", h.last_error)?;
+        d.set_item("since_ms", h.since_ms)?;
+        d.set_item("outages", h.outages)?;
+        Ok(d.into_any())
     }
 
     /// The data directory (absolute).

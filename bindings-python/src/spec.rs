@@ -34,6 +34,7 @@ pub struct SpecArgs<'a, 'py> {
     pub depends_on: Option<&'a Bound<'py, PyAny>>,
     pub inputs: Option<&'a Bound<'py, PyAny>>,
     pub output: Option<&'a Bound<'py, PyAny>>,
+    pub max_attempts: Option<&'a Bound<'py, PyAny>>,
 }
 
 impl SpecArgs<'_, '_> {
@@ -59,6 +60,7 @@ impl SpecArgs<'_, '_> {
             run_as: run_as_arg(self.run_as)?,
             depends_on: depends_on_arg(self.depends_on)?,
             output: output_arg(self.output)?,
+            max_attempts: int_arg::<u32>("max_attempts", self.max_attempts, "a number of attempts")?.unwrap_or(1),
             ..JobSpec::default()
         };
         // Each input's job is a dependency too (as the core's builder does).

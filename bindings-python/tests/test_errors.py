@@ -87,6 +87,8 @@ BAD_SUBMITS: list[tuple[str, dict[str, Any]]] = [
     ("variables", {"variables": ["a"]}),
     ("inputs", {"inputs": ["a"]}),
     ("output", {"output": {"file": "x.md"}}),
+    ("max_attempts", {"max_attempts": 0}),
+    ("max_attempts", {"max_attempts": "twice"}),
 ]
 
 
@@ -123,6 +125,12 @@ BAD_OPTIONS: list[tuple[str, dict[str, Any]]] = [
     ("default_limits", {"default_limits": {"disk": 1}}),
     ("per_job_config_dir", {"per_job_config_dir": "yes"}),
     ("claude_bin", {"claude_bin": 3}),
+    ("recovery", {"recovery": "retry"}),
+    ("retention", {"retention": {"forever": 1}}),
+    ("retry_backoff", {"retry_backoff": 5}),
+    ("heartbeat_interval", {"heartbeat_interval": 120, "lease_ttl": 60}),
+    ("lease_ttl", {"lease_ttl": 0.01}),
+    ("node_id", {"node_id": 1}),
 ]
 
 

@@ -143,3 +143,46 @@ def test_resource_limits_class() -> None:
     with pytest.raises(claude_jobs.InvalidSpecError):
         claude_jobs.parse_size("lots")
     assert claude_jobs.JOB_STATES[-1] == "interrupted" and "succeeded" in claude_jobs.FINAL_STATES
+
+
+@pytest.mark.asyncio
+async def test_durable_store_outlives_the_manager(fake_bin: Path, data_dir: Path) -> None:
+    first = make_manager(fake_bin, data_dir)
+    assert first.store_url.startswith("sqlite:") and first.node_id
+    health = first.store_health()
+    assert health["healthy"] is True and set(health) == {"healthy", "last_error", "since_ms", "outages"}
+    job = await first.submit(prompt="remember me")
+    assert (await job.wait()).state == "succeeded"
+    await first.shutdown()
+    second = make_manager(fake_bin, data_dir)
+    try:
+        again = await second.get(job.id)
+        info = again.info()
+        assert info.state == "succeeded" and info.result == "echo: remember me"
+        assert [e.type async for e in again.events()][-1] == "finished"
+        assert [i.id for i in await second.list()] == [job.id]
+    finally:
+        await second.shutdown()
+
+
+@pytest.mark.asyncio
+async def test_memory_store(fake_bin: Path, data_dir: Path) -> None:
+    manager = make_manager(fake_bin, data_dir, store_url="memory", max_concurrent=1)
+    assert manager.store_url == "memory"
+    running = await manager.submit(prompt="x", env=fake_env("slow", FAKE_CLAUDE_SECONDS="30"))
+    queued = await manager.submit(prompt="y")
+    await manager.shutdown(drain_timeout=0.1)
+    assert (await running.wait()).state == "interrupted"
+    assert (await queued.wait()).state == "interrupted"
+
+
+@pytest.mark.asyncio
+async def test_retries(fake_bin: Path, data_dir: Path) -> None:
+    manager = make_manager(fake_bin, data_dir, retry_backoff=(0.05, 0.1))
+    try:
+        job = await manager.submit(prompt="x", env=fake_env("no-result"), max_attempts=2)
+        info = await job.wait()
+        assert info.state == "failed" and info.attempt == 2
+        assert job.spec()["max_attempts"] == 2
+    finally:
+        await manager.shutdown()

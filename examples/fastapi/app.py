@@ -20,18 +20,16 @@ import dashboard
 from schemas import CancelOut, HealthOut, JobOut, JobRequest, TemplateOut
 from settings import Settings
 
-#: Seconds between SSE keep-alive comments while a job is quiet.
-KEEPALIVE_SECONDS = 15.0
 #: Default cap on the bytes of each log returned by /logs (the end is kept).
 LOG_TAIL_BYTES = 1 << 20
 
 
 def create_app(settings: Optional[Settings] = None) -> FastAPI:
-    """The app; `settings` default to the environment (read at startup)."""
+    """The app; `settings` default to the environment."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        s = settings or Settings.from_env()
+        s: Settings = app.state.settings
         # Built here, not at import: each (forked) uvicorn/gunicorn worker gets its own.
         app.state.manager = claude_jobs.JobManager(
             claude_bin=s.claude_bin,
@@ -39,6 +37,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
             max_concurrent=s.max_concurrent,
             isolation=s.isolation,
             templates_dir=s.templates_dir,
+            store_url=s.store_url,
             kill_grace=s.kill_grace,
             env=s.job_env,
         )
@@ -46,6 +45,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
         await app.state.manager.shutdown(drain_timeout=30)
 
     app = FastAPI(title="claude-jobs service", version=claude_jobs.__version__, lifespan=lifespan)
+    app.state.settings = settings or Settings.from_env()
     add_error_handlers(app)
     add_routes(app)
     dashboard.install(app)  # the page at / and its endpoints (dashboard.py)
@@ -122,7 +122,8 @@ def add_routes(app: FastAPI) -> None:
         if last_event_id and last_event_id.strip().isdigit():
             after = max(after, int(last_event_id))
         headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-        return StreamingResponse(sse(job, after), media_type="text/event-stream", headers=headers)
+        keepalive: float = request.app.state.settings.sse_keepalive
+        return StreamingResponse(sse(job, after, keepalive), media_type="text/event-stream", headers=headers)
 
     @app.delete("/api/jobs/{job_id}", response_model=CancelOut)
     async def cancel(job_id: str, request: Request) -> CancelOut:
@@ -137,24 +138,28 @@ def add_routes(app: FastAPI) -> None:
     @app.get("/health", response_model=HealthOut)
     async def health(request: Request) -> HealthOut:
         m = manager_of(request)
+        healthy = bool(m.store_health()["healthy"])
         return HealthOut(
-            status="ok",
+            status="ok" if healthy else "degraded",
             running=m.running,
             max_concurrent=m.max_concurrent,
             isolation=m.isolation,
             isolation_error=m.isolation_error,
+            store=m.store_url,
+            store_healthy=healthy,
         )
 
 
-async def sse(job: claude_jobs.Job, after: int) -> AsyncIterator[str]:
-    """The job's events as SSE frames, with keep-alive comments while quiet."""
+async def sse(job: claude_jobs.Job, after: int, keepalive: float) -> AsyncIterator[str]:
+    """The job's events as SSE frames, with a keep-alive comment after each
+    `keepalive` seconds without one (proxies close quiet connections)."""
     stream = job.events(after=after)
     pending: Optional[asyncio.Future[claude_jobs.JobEvent]] = None
     try:
         while True:
             if pending is None:
                 pending = asyncio.ensure_future(stream.__anext__())
-            done, _ = await asyncio.wait({pending}, timeout=KEEPALIVE_SECONDS)
+            done, _ = await asyncio.wait({pending}, timeout=keepalive)
             if not done:
                 yield ": keep-alive\n\n"
                 continue

@@ -26,6 +26,7 @@ class JobRequest(BaseModel):
     priority: int = Field(0, description="Higher runs first.")
     labels: dict[str, str] = Field(default_factory=dict)
     depends_on: list[str] = Field(default_factory=list, description="Ids of jobs that must succeed first.")
+    max_attempts: Optional[int] = Field(None, description="Runs allowed (retries of transient failures).")
 
 
 class UsageOut(BaseModel):
@@ -98,6 +99,8 @@ class HealthOut(BaseModel):
     max_concurrent: int
     isolation: str
     isolation_error: Optional[str]
+    store: str
+    store_healthy: bool
 
 
 TemplateOut = dict[str, Any]

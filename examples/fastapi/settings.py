@@ -21,6 +21,8 @@ class Settings:
     - ``MAX_CONCURRENT_JOBS``: an int or ``auto`` (default 3)
     - ``CLAUDE_JOBS_ISOLATION``: ``auto`` (default), ``required`` or ``off``
     - ``CLAUDE_JOBS_TEMPLATES_DIR``: extra instruction templates (``*.md``)
+    - ``CLAUDE_JOBS_STORE``: the job store URL (default ``sqlite://<data dir>/claude-jobs.db``;
+      ``postgres://…`` to share one queue between machines, ``memory``)
     """
 
     claude_bin: str = "claude"
@@ -28,8 +30,11 @@ class Settings:
     max_concurrent: Union[int, Literal["auto"]] = 3
     isolation: claude_jobs.IsolationModeName = "auto"
     templates_dir: Optional[Path] = None
+    store_url: Optional[str] = None
     #: Seconds between SIGTERM and killing a stopped job's whole cgroup.
     kill_grace: float = 10.0
+    #: Seconds between SSE keep-alive comments while a job is quiet.
+    sse_keepalive: float = 15.0
     #: Extra environment for every job's CLI (not settable per request).
     job_env: dict[str, str] = field(default_factory=dict)
 
@@ -45,4 +50,5 @@ class Settings:
             # Checked by the binding (InvalidSpecError naming "isolation").
             isolation=cast(claude_jobs.IsolationModeName, os.environ.get("CLAUDE_JOBS_ISOLATION", "auto")),
             templates_dir=Path(templates) if templates else None,
+            store_url=os.environ.get("CLAUDE_JOBS_STORE") or None,
         )

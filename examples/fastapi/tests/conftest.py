@@ -35,6 +35,7 @@ def settings(tmp_path: Path, marker: str) -> Settings:
         data_dir=tmp_path / "data",
         max_concurrent=2,
         kill_grace=1.0,
+        sse_keepalive=0.2,
         job_env={MARKER: marker},
     )
 

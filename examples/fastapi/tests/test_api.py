@@ -42,6 +42,7 @@ async def test_health_and_docs(client: httpx.AsyncClient) -> None:
     body = r.json()
     assert body["status"] == "ok" and body["max_concurrent"] == 2 and body["running"] == 0
     assert body["isolation"] in ("cgroup-v1", "cgroup-v2", "none")
+    assert body["store"].startswith("sqlite:") and body["store_healthy"] is True
     docs = await client.get("/docs")
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
     spec = (await client.get("/openapi.json")).json()

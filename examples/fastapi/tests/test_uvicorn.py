@@ -20,10 +20,13 @@ async def test_live_sse_then_cancel_then_resume(server_url: str, marker: str) ->
         job_id = r.json()["id"]
         seen: list[dict[str, Any]] = []
         last_id = 0
+        keepalives = 0
         async with client.stream("GET", f"/api/jobs/{job_id}/events") as stream:
             assert stream.headers["content-type"].startswith("text/event-stream")
             async for line in stream.aiter_lines():
-                if line.startswith("id: "):
+                if line.startswith(":"):
+                    keepalives += 1  # the slow job is quiet for 0.5 s between ticks
+                elif line.startswith("id: "):
                     last_id = int(line[4:])
                 elif line.startswith("data: "):
                     ev = json.loads(line[6:])
@@ -37,6 +40,7 @@ async def test_live_sse_then_cancel_then_resume(server_url: str, marker: str) ->
                         cancel = await client.delete(f"/api/jobs/{job_id}")
                         assert cancel.json()["cancelled"] is True
         assert seen[-1]["type"] == "finished" and seen[-1]["state"] == "cancelled"
+        assert keepalives >= 1
         health = (await client.get("/health")).json()
         if health["isolation"] != "none":  # the whole cgroup was killed
             assert pids_with_env(MARKER, marker) == []

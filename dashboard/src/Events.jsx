@@ -102,6 +102,7 @@ const STATUS = {
   live: 'live',
   reconnecting: 'reconnecting…',
   ended: 'ended',
+  gone: 'job not found',
 };
 
 export default function EventFeed({ events, status }) {

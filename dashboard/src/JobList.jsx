@@ -33,7 +33,7 @@ export default function JobList({ jobs, loaded, link, onChange }) {
                 <a href={`/jobs/${job.id}`} onClick={link(`/jobs/${job.id}`)} className="job-link">
                   {job.template || 'prompt'}
                 </a>
-                <div className="muted mono small">
+                <div className="muted mono small nowrap">
                   {shortId(job.id)}
                   {job.labels && job.labels.step ? ` · ${job.labels.step}` : ''}
                 </div>

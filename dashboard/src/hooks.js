@@ -95,8 +95,20 @@ export function useJobEvents(jobId) {
       es.onerror = () => {
         if (done) return;
         if (es.readyState === EventSource.CLOSED) {
+          // The browser gave up (an HTTP error): try again unless the job is gone.
           setStatus('reconnecting');
-          retry = setTimeout(open, 2000);
+          retry = setTimeout(async () => {
+            try {
+              const res = await fetch(`/api/jobs/${encodeURIComponent(jobId)}`);
+              if (res.status === 404) {
+                setStatus('gone');
+                return;
+              }
+            } catch {
+              /* the service is down: keep trying */
+            }
+            if (!done) open();
+          }, 2000);
         } else {
           setStatus('reconnecting'); // the browser retries, with Last-Event-ID
         }

@@ -134,7 +134,7 @@ impl ManagerArgs<'_, '_> {
 /// One path or a list of paths.
 fn paths_arg(field: &str, obj: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<std::path::PathBuf>> {
     let Some(o) = obj.filter(|o| !o.is_none()) else { return Ok(Vec::new()) };
-    if let Some(p) = o.extract::<std::path::PathBuf>().ok() {
+    if let Ok(p) = o.extract::<std::path::PathBuf>() {
         return Ok(vec![p]);
     }
     let iter = o

@@ -49,7 +49,7 @@ DEMO_DIR ?= demo-data
 demo: build
 	@if command -v claude >/dev/null 2>&1; then bin="$$(command -v claude)"; \
 	else echo "claude is not on PATH: installing the pinned CLI from npm"; $(MAKE) --no-print-directory claude-cli; bin="$$(cat .tools/claude.path)"; fi; \
-	./target/debug/claude-jobs workflow --brand "$(BRAND)" --claude-bin "$$bin" --data-dir "$(DEMO_DIR)"
+	$(or $(CARGO_TARGET_DIR),target)/debug/claude-jobs workflow --brand "$(BRAND)" --claude-bin "$$bin" --data-dir "$(DEMO_DIR)"
 
 clean:
 	$(CARGO) clean

@@ -43,10 +43,26 @@ impl ManagerInner {
                 me.run_claim(claim).await;
                 me.running.fetch_sub(1, Ordering::SeqCst);
                 me.changed.notify_waiters();
-                me.wake.notify_one();
+                me.wake_after_finish();
             },
             span,
         ));
+    }
+
+    /// Wakes the admission loop for the freed slot. With a store shared by
+    /// other processes, after a short random delay, so that the process
+    /// that just finished a job does not always win the next one.
+    fn wake_after_finish(&self) {
+        if !self.store.is_durable() {
+            return self.wake.notify_one();
+        }
+        let max = (self.cfg.poll_interval / 2).min(Duration::from_millis(250));
+        let delay = max.mul_f64(rand::random::<f64>());
+        let wake = self.wake.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            wake.notify_one();
+        });
     }
 
     /// The job's shared state for a new attempt, with the events that earlier

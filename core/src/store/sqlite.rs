@@ -176,9 +176,10 @@ impl JobStore for SqliteStore {
         if n == 0 {
             return Ok(Vec::new());
         }
-        let now = now_ms() as i64;
         let mut w = self.writer.lock().await;
         let mut tx = w.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
+        // The time once the lock is ours: another process may have held it.
+        let now = now_ms() as i64;
         let mut k = n as i64;
         if let Some(max) = opts.max_running {
             let running: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cj_jobs WHERE state = 'running'")
@@ -292,10 +293,10 @@ impl JobStore for SqliteStore {
         if held.is_empty() {
             return Ok(Vec::new());
         }
-        let now = now_ms() as i64;
         let keys: Vec<String> = held.iter().map(|(id, l)| format!("{id}:{l}")).collect();
         let mut w = self.writer.lock().await;
         let mut tx = w.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
+        let now = now_ms() as i64;
         let rows = sqlx::query(
             "UPDATE cj_jobs SET heartbeat_at = ?1, lease_expires_at = ?1 + ?2 \
              WHERE state = 'running' AND locked_by = ?3 \

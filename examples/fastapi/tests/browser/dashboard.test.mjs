@@ -1,7 +1,7 @@
 // The dashboard end to end, in headless Chromium: start a workflow from the
 // form and watch its three jobs succeed with live events, cancel a slow job,
-// see the server's 422 beside the field, reload mid-job and drop the
-// connection mid-job and see the stream resume without duplicates.
+// see API retries live, see the server's 422 beside the field, reload mid-job
+// and drop the connection mid-job and see the stream resume without duplicates.
 // A screenshot of each step goes to test-output/dashboard/.
 //
 // Run: make test-dashboard (or REAL_CLAUDE_BIN=... node --test dashboard.test.mjs).
@@ -60,7 +60,7 @@ async function startSingleJob(prompt) {
   return jobIdFromUrl();
 }
 
-describe('dashboard in headless Chromium', { timeout: 170_000 }, () => {
+describe('dashboard in headless Chromium', { timeout: 240_000 }, () => {
   before(async () => {
     out = outDir();
     rmSync(out, { recursive: true, force: true });
@@ -175,6 +175,17 @@ describe('dashboard in headless Chromium', { timeout: 170_000 }, () => {
     await shot('09-list-cancelled');
   });
 
+  it('shows API retries among the live events', async () => {
+    await startSingleJob('Say hello.\nmock-scenario: overloaded\nmock-overloaded-count: 2');
+    await eventRow('api_retry').nth(1).waitFor({ timeout: 40_000 });
+    assert.match(await eventRow('api_retry').first().textContent(), /API retry.*attempt 1 of 10.*HTTP 529.*overloaded/);
+    assert.equal(await eventRow('api_retry').first().getAttribute('class'), 'ev ev-warn');
+    await eventRow('finished').waitFor({ timeout: 40_000 });
+    assert.match(await eventRow('finished').textContent(), /succeeded/);
+    assertNoDuplicates(await shownSeqs());
+    await shot('10-api-retries');
+  });
+
   it("shows the server's 422 beside the field for an invalid memory cap", async () => {
     await page.goto(`${service.url}/`);
     const before = (await api('/api/dashboard/jobs')).totals.jobs;
@@ -187,7 +198,7 @@ describe('dashboard in headless Chromium', { timeout: 170_000 }, () => {
     assert.equal(await page.locator('#f-memory').getAttribute('aria-invalid'), 'true');
     assert.equal(await page.locator('[data-error-for="brand"]').count(), 0);
     assert.equal(new URL(page.url()).pathname, '/', 'stays on the form');
-    await shot('10-invalid-memory-workflow');
+    await shot('11-invalid-memory-workflow');
 
     // The single-job form too, with the error from the binding's parser.
     await page.getByRole('tab', { name: 'Single job' }).click();
@@ -198,7 +209,7 @@ describe('dashboard in headless Chromium', { timeout: 170_000 }, () => {
     await page.getByTestId('submit').click();
     await error.waitFor();
     assert.match(await error.textContent(), /invalid memory/);
-    await shot('11-invalid-memory-job');
+    await shot('12-invalid-memory-job');
     // Fixing it clears the error and starts the job.
     await page.locator('#f-memory').fill('512M');
     await page.locator('#f-variables-research').fill('');
@@ -206,7 +217,7 @@ describe('dashboard in headless Chromium', { timeout: 170_000 }, () => {
     await page.locator('[data-error-for="variables.research"]').waitFor();
     assert.equal(await page.locator('[data-error-for="memory"]').count(), 0);
     assert.match(await page.locator('[data-error-for="variables.research"]').textContent(), /research/);
-    await shot('12-missing-variable');
+    await shot('13-missing-variable');
     assert.equal((await api('/api/dashboard/jobs')).totals.jobs, before, 'no job was created');
   });
 
@@ -216,7 +227,7 @@ describe('dashboard in headless Chromium', { timeout: 170_000 }, () => {
     const beforeReload = await shownSeqs();
     assert.ok(!beforeReload.includes(undefined));
     assert.equal((await api(`/api/jobs/${id}`)).state, 'running', 'still running when reloaded');
-    await shot('13-before-reload');
+    await shot('14-before-reload');
     await page.reload();
     await eventRow('finished').waitFor({ timeout: 40_000 });
     const afterReload = await shownSeqs();
@@ -225,7 +236,7 @@ describe('dashboard in headless Chromium', { timeout: 170_000 }, () => {
     assert.ok((await eventRow('assistant_text').count()) === 1);
     assert.match(await eventRow('finished').textContent(), /succeeded/);
     await page.getByTestId('result').waitFor();
-    await shot('14-after-reload');
+    await shot('15-after-reload');
   });
 
   it('a dropped connection reconnects with Last-Event-ID and resumes without duplicates', async () => {
@@ -243,7 +254,7 @@ describe('dashboard in headless Chromium', { timeout: 170_000 }, () => {
     const dropped = proxy.drop();
     assert.ok(dropped > 0, 'there was a connection to drop');
     await page.locator('[data-testid=stream-status][data-status="reconnecting"]').waitFor({ timeout: 10_000 });
-    await shot('15-connection-dropped');
+    await shot('16-connection-dropped');
     await eventRow('finished').waitFor({ timeout: 60_000 });
     const seqs = await shownSeqs();
     assertNoDuplicates(seqs);
@@ -252,6 +263,6 @@ describe('dashboard in headless Chromium', { timeout: 170_000 }, () => {
     assert.ok(resumed.length > 0, `the browser reconnected with Last-Event-ID:\n${proxy.requests.filter((r) => r.includes('/events')).join('\n---\n')}`);
     const sentId = Number(resumed[0].match(/\r\nlast-event-id: (\d+)/i)[1]);
     assert.equal(sentId, last, 'it resumed after the last event it had');
-    await shot('16-resumed-after-drop');
+    await shot('17-resumed-after-drop');
   });
 });

@@ -131,6 +131,28 @@ export interface JobManagerOptions {
   templatesDir?: string | string[]
   /** Make this process the child subreaper (default true). */
   childSubreaper?: boolean
+  /**
+   * The job store: `sqlite:///path/file.db` (relative: inside the data dir),
+   * `postgres://user:pass@host/db` (several machines share one queue) or
+   * `memory`. Default `sqlite://<dataDir>/claude-jobs.db`: jobs survive restarts.
+   */
+  storeUrl?: string
+  /** What becomes of jobs that were running when their manager died (default `'interrupt'`). */
+  recovery?: 'interrupt' | 'requeue'
+  /** How long a claim on a running job lasts without a heartbeat (default 60 000). */
+  leaseTtlMs?: number
+  /** How often running jobs' leases are renewed (default 10 000; under `leaseTtlMs`). */
+  heartbeatIntervalMs?: number
+  /** How often the store is searched for jobs whose node died (default 15 000). */
+  rescueIntervalMs?: number
+  /** How often running jobs' new events are written to the store (default 500). */
+  eventFlushIntervalMs?: number
+  /** Backoff before a retried attempt: `baseMs · 2^(attempt−1)` with jitter, at most `maxMs` (default 10 s, 10 min). */
+  retryBackoff?: { baseMs: number; maxMs: number }
+  /** How long finished jobs, logs, outputs are kept, in days (default 30, 7, forever; 0 keeps forever). */
+  retention?: { jobsDays?: number; logsDays?: number; outputsDays?: number | null }
+  /** This manager's name in the store (default `hostname-pid`); unique among managers sharing a store. */
+  nodeId?: string
 }
 
 /** What to run: `manager.submit(spec)`. Unknown keys are rejected (`INVALID_SPEC`). */
@@ -171,6 +193,12 @@ export interface JobSpec extends ResourceLimitsInput {
   inputs?: Record<string, string>
   /** The output file to collect (usually set by the template). */
   output?: { file: string; folder: string; name?: string | null } | null
+  /**
+   * How many times the job may run (default 1: no retry). Attempts that may
+   * succeed on another try (no result, API overloaded, node lost) are queued
+   * again with backoff while attempts remain.
+   */
+  maxAttempts?: number
 }
 
 // ---------------------------------------------------------------- outputs
@@ -308,6 +336,16 @@ export interface MemoryPressureEvent extends EventBase {
 export interface StoppingEvent extends EventBase { type: 'stopping'; reason: string }
 export interface FinishedEvent extends EventBase { type: 'finished'; state: FinalJobState; error: string | null }
 export interface WarningEvent extends EventBase { type: 'warning'; kind: WarningKind; message: string }
+/** The attempt ended in a way worth another try: the job is queued again, to start after `delayMs`. */
+export interface RetryingEvent extends EventBase {
+  type: 'retrying'
+  /** The attempt that ended. */
+  attempt: number
+  delayMs: number
+  error: string | null
+  /** False for a rate-limit snooze, which uses no attempt. */
+  countsAsAttempt: boolean
+}
 /** A stream-json message of a type the core does not know, as printed. */
 export interface OtherEvent extends EventBase { type: 'other'; messageType: string; raw: unknown }
 
@@ -326,10 +364,23 @@ export type JobEvent =
   | StoppingEvent
   | FinishedEvent
   | WarningEvent
+  | RetryingEvent
   | OtherEvent
 
 /** Every event `type`. */
 export type JobEventType = JobEvent['type']
+
+/** Whether the manager's store answers. */
+export interface StoreHealth {
+  /** False after a failed store call, until one succeeds. */
+  healthy: boolean
+  /** The latest failure (kept after recovery). */
+  lastError: string | null
+  /** When `healthy` last changed (Unix ms). */
+  sinceMs: number
+  /** How many times the store went from healthy to failing. */
+  outages: number
+}
 
 /** What `manager.status()` reports. */
 export interface ManagerStatus {
@@ -342,6 +393,11 @@ export interface ManagerStatus {
   dataDir: string
   /** Names of the instruction templates the manager knows. */
   templates: string[]
+  /** The job store in use (password masked). */
+  storeUrl: string
+  /** This manager's name in the store. */
+  nodeId: string
+  storeHealth: StoreHealth
 }
 
 /** A declared template variable. */

@@ -47,7 +47,9 @@ test('JobInfo, Usage, ResourceStats, ResourceLimits keys match the declarations'
   assert.deepEqual(Object.keys(info.stats).sort(), interfaceKeys('ResourceStats').sort())
   assert.deepEqual(Object.keys(info.limits).sort(), interfaceKeys('ResourceLimits').sort())
   assert.ok(cjs.JOB_STATES.includes(info.state))
-  assert.deepEqual(Object.keys((await manager.status())).sort(), interfaceKeys('ManagerStatus').sort())
+  const status = await manager.status()
+  assert.deepEqual(Object.keys(status).sort(), interfaceKeys('ManagerStatus').sort())
+  assert.deepEqual(Object.keys(status.storeHealth).sort(), interfaceKeys('StoreHealth').sort())
   // Each event has exactly the declared keys of its interface.
   const byType = Object.fromEntries(
     [...DTS.matchAll(/export interface (\w+Event) extends EventBase \{ ?\n?\s*type: '(\w+)'/g)].map((m) => [m[2], m[1]]),

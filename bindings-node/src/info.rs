@@ -7,7 +7,7 @@
 //! The keys are listed explicitly (they are the API); only `stats`, a flat
 //! set of counters, follows the core's `ResourceStats` automatically.
 
-use claude_jobs::{JobInfo, ResourceLimits, ResourceStats, Template, Usage};
+use claude_jobs::{JobInfo, ResourceLimits, ResourceStats, StoreHealth, Template, Usage};
 use serde_json::{json, Value};
 
 use crate::errors::camel_case;
@@ -96,5 +96,15 @@ pub(crate) fn template(t: &Template) -> Value {
         "timeoutMs": t.timeout.map(|d| d.as_millis() as u64),
         "idleTimeoutMs": t.idle_timeout.map(|d| d.as_millis() as u64),
         "output": t.output.as_ref().map(|o| json!({ "file": o.file, "folder": o.folder, "name": o.name })),
+    })
+}
+
+/// Whether the manager's store answers (`StoreHealth` in index.d.ts).
+pub(crate) fn store_health(h: &StoreHealth) -> Value {
+    json!({
+        "healthy": h.healthy,
+        "lastError": h.last_error,
+        "sinceMs": h.since_ms,
+        "outages": h.outages,
     })
 }

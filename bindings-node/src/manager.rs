@@ -34,8 +34,13 @@ impl NativeJobManager {
     ) -> napi::Result<Self> {
         let builder = crate::options::manager_builder(options.as_ref())?;
         let (tx, rx) = watch::channel(None);
-        napi::bindgen_prelude::spawn(async move {
-            let result = builder.build().await.map_err(JsError::from);
+        // `build()`'s future is not `Send` (the SQLite store's), so it cannot be
+        // spawned on a worker: it runs to completion on a blocking-pool thread
+        // instead. What it starts (the admission loop, the jobs) is spawned
+        // onto the runtime's workers as usual.
+        napi::bindgen_prelude::spawn_blocking(move || {
+            let runtime = tokio::runtime::Handle::current();
+            let result = runtime.block_on(builder.build()).map_err(JsError::from);
             tx.send_replace(Some(result));
         });
         Ok(NativeJobManager { started: rx })
@@ -47,7 +52,8 @@ impl NativeJobManager {
         self.manager().await.map(|_| ())
     }
 
-    /// What the manager runs with: `{ isolation, isolationError, maxConcurrent, running, dataDir, templates }`.
+    /// What the manager runs with: `{ isolation, isolationError, maxConcurrent,
+    /// running, dataDir, templates, storeUrl, nodeId, storeHealth }`.
     #[napi(ts_return_type = "Promise<Record<string, unknown>>")]
     pub async fn status(&self) -> napi::Result<Value> {
         let m = self.manager().await?;
@@ -58,6 +64,9 @@ impl NativeJobManager {
             "running": m.running(),
             "dataDir": m.data_dir().display().to_string(),
             "templates": m.templates().iter().map(|t| t.name.clone()).collect::<Vec<_>>(),
+            "storeUrl": m.store_url(),
+            "nodeId": m.node_id(),
+            "storeHealth": crate::info::store_health(&m.store_health()),
         }))
     }
 

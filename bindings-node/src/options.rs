@@ -4,7 +4,10 @@
 //! what needs the host at start-up (cgroups, the data dir, template folders)
 //! is reported later, by `ready()` and every call that needs the manager.
 
-use claude_jobs::{Concurrency, IsolationMode, JobManager, JobManagerBuilder, ResourceLimits};
+use claude_jobs::{
+    Concurrency, IsolationMode, JobManager, JobManagerBuilder, RecoveryPolicy, ResourceLimits,
+    RetentionPolicy,
+};
 use serde_json::Value;
 
 use crate::convert::{Fields, Result};
@@ -73,7 +76,66 @@ pub(crate) fn manager_builder(value: Option<&Value>) -> Result<JobManagerBuilder
     for dir in templates_dirs(&mut f)? {
         b = b.templates_dir(dir);
     }
+    b = durable_store(&mut f, b)?;
     f.finish()?;
+    Ok(b)
+}
+
+/// The job store and what the core does with it: `storeUrl`, `recovery`,
+/// leases, retries, retention, `nodeId`.
+fn durable_store(f: &mut Fields<'_>, mut b: JobManagerBuilder) -> Result<JobManagerBuilder> {
+    if let Some(url) = f.string("storeUrl")? {
+        b = b.store_url(url);
+    }
+    match f.string("recovery")?.as_deref() {
+        None => {}
+        Some("interrupt") => b = b.recovery(RecoveryPolicy::Interrupt),
+        Some("requeue") => b = b.recovery(RecoveryPolicy::Requeue),
+        Some(other) => {
+            return Err(JsError::invalid(
+                "recovery",
+                format!("{other:?} is not one of interrupt, requeue"),
+            ))
+        }
+    }
+    if let Some(d) = positive_ms(f, "leaseTtlMs")? {
+        b = b.lease_ttl(d);
+    }
+    if let Some(d) = positive_ms(f, "heartbeatIntervalMs")? {
+        b = b.heartbeat_interval(d);
+    }
+    if let Some(d) = positive_ms(f, "rescueIntervalMs")? {
+        b = b.rescue_interval(d);
+    }
+    if let Some(d) = positive_ms(f, "eventFlushIntervalMs")? {
+        b = b.event_flush_interval(d);
+    }
+    if let Some(mut r) = f.nested("retryBackoff")? {
+        let base = positive_ms(&mut r, "baseMs")?;
+        let max = positive_ms(&mut r, "maxMs")?;
+        r.finish()?;
+        let (Some(base), Some(max)) = (base, max) else {
+            return Err(JsError::invalid("retryBackoff", "needs baseMs and maxMs"));
+        };
+        b = b.retry_backoff(base, max);
+    }
+    if let Some(mut r) = f.nested("retention")? {
+        let defaults = RetentionPolicy::default();
+        let days = |r: &mut Fields<'_>, key| {
+            r.integer(key, 0, u32::MAX as i64)
+                .map(|d| d.map(|d| d as u32))
+        };
+        let policy = RetentionPolicy {
+            jobs_days: days(&mut r, "jobsDays")?.unwrap_or(defaults.jobs_days),
+            logs_days: days(&mut r, "logsDays")?.unwrap_or(defaults.logs_days),
+            outputs_days: days(&mut r, "outputsDays")?.or(defaults.outputs_days),
+        };
+        r.finish()?;
+        b = b.retention(policy);
+    }
+    if let Some(id) = f.string("nodeId")? {
+        b = b.node_id(id);
+    }
     Ok(b)
 }
 
@@ -114,10 +176,10 @@ fn default_limits(f: &mut Fields<'_>) -> Result<Option<ResourceLimits>> {
     Ok(Some(limits))
 }
 
-/// A duration that must be more than zero.
+/// A duration that must be more than zero (`key` as the JS name).
 fn positive_ms(f: &mut Fields<'_>, key: &'static str) -> Result<Option<std::time::Duration>> {
     match f.millis(key)? {
-        Some(d) if d.is_zero() => Err(JsError::invalid(key, "must be greater than zero")),
+        Some(d) if d.is_zero() => Err(JsError::invalid(f.name(key), "must be greater than zero")),
         other => Ok(other),
     }
 }
@@ -151,6 +213,15 @@ mod tests {
         );
         assert_eq!(field(json!({"lineCap": 10})), "lineCap");
         assert_eq!(field(json!({"claudeBinary": "x"})), "claudeBinary");
+        assert_eq!(field(json!({"recovery": "retry"})), "recovery");
+        assert_eq!(
+            field(json!({"retryBackoff": {"baseMs": 0, "maxMs": 1}})),
+            "retryBackoff.baseMs"
+        );
+        assert_eq!(
+            field(json!({"retention": {"jobsDays": -1}})),
+            "retention.jobsDays"
+        );
     }
 
     #[test]
@@ -159,7 +230,9 @@ mod tests {
             "claudeBin": "/bin/true", "dataDir": "/tmp/x", "maxConcurrent": "auto",
             "isolation": "off", "killGraceMs": 100, "resultGraceMs": 100, "lineCap": 4096,
             "defaultLimits": {"cpus": 0.5, "memory": "512M", "pids": 64},
-            "defaultTimeoutMs": 1000, "env": {"A": "b"}, "memoryPressureLimitMs": 5000
+            "defaultTimeoutMs": 1000, "env": {"A": "b"}, "memoryPressureLimitMs": 5000,
+            "storeUrl": "memory", "recovery": "requeue", "leaseTtlMs": 30000, "heartbeatIntervalMs": 5000,
+            "retryBackoff": {"baseMs": 100, "maxMs": 1000}, "retention": {"jobsDays": 1}, "nodeId": "n1"
         })))
         .unwrap();
         manager_builder(None).unwrap();

@@ -33,6 +33,9 @@ pub(crate) fn job_spec(value: &Value) -> Result<JobSpec> {
         inputs: f.string_map("inputs")?.unwrap_or_default(),
         ..JobSpec::default()
     };
+    if let Some(n) = f.integer("maxAttempts", 0, u32::MAX as i64)? {
+        spec.max_attempts = n as u32;
+    }
     spec.limits.cpus = f.number("cpus")?;
     spec.limits.memory = f.size("memory")?;
     spec.limits.pids = f.integer("pids", 0, i64::MAX)?.map(|n| n as u64);
@@ -84,7 +87,8 @@ mod tests {
         let spec = job_spec(&json!({
             "prompt": "hi", "cpus": 0.5, "memory": "512M", "pids": 256, "timeoutMs": 1500,
             "idleTimeoutMs": 1000, "allowedTools": ["Read"], "labels": {"team": "x"},
-            "runAs": {"uid": 1000, "gid": 1000}, "env": {"A": "1"}, "priority": -2
+            "runAs": {"uid": 1000, "gid": 1000}, "env": {"A": "1"}, "priority": -2,
+            "maxAttempts": 3
         }))
         .unwrap();
         assert_eq!(spec.limits.memory, Some(512 << 20));
@@ -98,6 +102,7 @@ mod tests {
             })
         );
         assert_eq!(spec.priority, -2);
+        assert_eq!(spec.max_attempts, 3);
     }
 
     #[test]

@@ -21,6 +21,7 @@ export async function createApp(settings, { logger = false, keepAliveMs } = {}) 
     killGraceMs: settings.killGraceMs,
     env: settings.jobEnv,
     ...(settings.templatesDir ? { templatesDir: settings.templatesDir } : {}),
+    ...(settings.storeUrl ? { storeUrl: settings.storeUrl } : {}),
   })
   const app = Fastify({ logger })
   app.setErrorHandler(async (err, request, reply) => {

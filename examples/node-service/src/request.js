@@ -17,6 +17,7 @@ export const JOB_REQUEST_FIELDS = Object.freeze([
   'priority',
   'labels',
   'dependsOn',
+  'maxAttempts',
 ])
 
 /** A request the service refuses before the binding sees it (→ 400 or 422). */

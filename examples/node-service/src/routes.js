@@ -72,16 +72,18 @@ export function addRoutes(app, manager, options = {}) {
   /** The instruction templates and their variables. */
   app.get('/api/templates', async () => manager.templates())
 
-  /** Running jobs, the concurrency limit, the isolation in use. */
+  /** Running jobs, the concurrency limit, the isolation in use, the store and whether it answers. */
   app.get('/health', async () => {
     const s = await manager.status()
     return {
-      status: 'ok',
+      status: s.storeHealth.healthy ? 'ok' : 'degraded',
       running: s.running,
       maxConcurrent: s.maxConcurrent,
       isolation: s.isolation,
       isolationError: s.isolationError,
       dataDir: s.dataDir,
+      store: s.storeUrl,
+      storeHealthy: s.storeHealth.healthy,
     }
   })
 }

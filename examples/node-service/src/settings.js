@@ -9,6 +9,8 @@
  * - `MAX_CONCURRENT_JOBS`: a number or `auto` (default 3)
  * - `CLAUDE_JOBS_ISOLATION`: `auto` (default), `required` or `off`
  * - `CLAUDE_JOBS_TEMPLATES_DIR`: extra instruction templates (`*.md`)
+ * - `CLAUDE_JOBS_STORE`: the job store URL (default `sqlite://<data dir>/claude-jobs.db`;
+ *   `postgres://…` to share one queue between machines, `memory`)
  * - `HOST` (default `127.0.0.1`), `PORT` (default 8000; 0 picks a free port)
  *
  * @typedef {object} Settings
@@ -17,6 +19,7 @@
  * @property {number | 'auto'} maxConcurrent
  * @property {import('claude-jobs').IsolationMode} isolation
  * @property {string | undefined} templatesDir
+ * @property {string | undefined} storeUrl
  * @property {string} host
  * @property {number} port
  * @property {number} killGraceMs Between SIGTERM and killing a stopped job's whole cgroup.
@@ -31,6 +34,7 @@ export const DEFAULTS = Object.freeze({
   maxConcurrent: 3,
   isolation: 'auto',
   templatesDir: undefined,
+  storeUrl: undefined,
   host: '127.0.0.1',
   port: 8000,
   killGraceMs: 10_000,
@@ -59,6 +63,7 @@ export function settingsFromEnv(env = process.env) {
     maxConcurrent: rawMax === '' ? DEFAULTS.maxConcurrent : /^\d+$/.test(rawMax) ? Number(rawMax) : /** @type {'auto'} */ (rawMax),
     isolation: /** @type {import('claude-jobs').IsolationMode} */ (env.CLAUDE_JOBS_ISOLATION || DEFAULTS.isolation),
     templatesDir: env.CLAUDE_JOBS_TEMPLATES_DIR || undefined,
+    storeUrl: env.CLAUDE_JOBS_STORE || undefined,
     host: env.HOST || DEFAULTS.host,
     port,
   }

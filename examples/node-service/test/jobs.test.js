@@ -14,6 +14,8 @@ test('health: ok, with the concurrency limit and the isolation in use', async ()
   assert.equal(body.maxConcurrent, 2)
   assert.equal(body.running, 0)
   assert.ok(['cgroup-v1', 'cgroup-v2', 'none'].includes(body.isolation))
+  assert.match(body.store, /^sqlite:/)
+  assert.equal(body.storeHealthy, true)
 })
 
 test('submit a prompt with caps, follow it to succeeded, list it, read its logs', async () => {

@@ -5,7 +5,7 @@ const test = require('node:test')
 const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const path = require('node:path')
-const { fakeManager, tempDir } = require('./helpers')
+const { fakeManager, tempDir, waitForEvent } = require('./helpers')
 
 const manager = fakeManager({ maxConcurrent: 2 })
 const run = async (scenario, spec = {}) => {
@@ -116,9 +116,20 @@ test('wait() on a finished job resolves at once with the same info', async () =>
   assert.deepEqual(JSON.parse(JSON.stringify(job)), first)
 })
 
+test('list() shows a running job as its handle does (pid, isolation)', async () => {
+  const job = await manager.submit({ prompt: 'slow', env: { FAKE_CLAUDE_SCENARIO: 'slow', FAKE_CLAUDE_SECONDS: '30' } })
+  await waitForEvent(job, 'assistant_text')
+  const listed = (await manager.list()).find((i) => i.id === job.id)
+  assert.equal(listed.state, 'running')
+  assert.equal(listed.pid, job.info().pid)
+  assert.equal(listed.isolation, job.info().isolation)
+  await job.cancel()
+  assert.equal((await job.wait()).state, 'cancelled')
+})
+
 test('list() holds every job, oldest first', async () => {
   const infos = await manager.list()
-  assert.ok(infos.length >= 9)
+  assert.ok(infos.length >= 10)
   const ids = infos.map((i) => i.id)
   assert.deepEqual([...ids].sort(), ids)
 })

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use claude_jobs::JobManager;
+use claude_jobs::{JobManager, JobState};
 use napi_derive::napi;
 use serde_json::{json, Value};
 use tokio::sync::watch;
@@ -97,12 +97,22 @@ impl NativeJobManager {
         Ok(NativeJob::new(job))
     }
 
-    /// Every job known to the store, oldest first.
+    /// Every job known to the store, oldest first. Running jobs are shown as
+    /// their handles see them: the store's row of a running job lacks what
+    /// the runner learnt since the claim (`pid`, `isolation`).
     #[napi(ts_return_type = "Promise<Array<Record<string, unknown>>>")]
     pub async fn list(&self) -> napi::Result<Vec<Value>> {
         let m = self.manager().await?;
         let infos = m.list().await.map_err(errors::core)?;
-        Ok(infos.iter().map(job_info).collect())
+        let mut out = Vec::with_capacity(infos.len());
+        for info in infos {
+            let live = match info.state {
+                JobState::Running => m.get(&info.id).await.ok().map(|job| job.info()),
+                _ => None,
+            };
+            out.push(job_info(live.as_ref().unwrap_or(&info)));
+        }
+        Ok(out)
     }
 
     /// Cancels a job by id; `false` when it had already ended.

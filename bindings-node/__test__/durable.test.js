@@ -5,7 +5,7 @@
 
 const test = require('node:test')
 const assert = require('node:assert/strict')
-const { fakeManager, tempDir } = require('./helpers')
+const { fakeManager, tempDir, waitForEvent } = require('./helpers')
 
 test('a job outlives its manager: a new manager on the data dir has it, events included', async () => {
   const dataDir = tempDir()
@@ -30,6 +30,18 @@ test('a job outlives its manager: a new manager on the data dir has it, events i
     events.map((e) => [e.seq, e.type]),
   )
   assert.ok((await second.list()).some((i) => i.id === job.id))
+})
+
+test('two managers on one data dir in one process leave each other\'s jobs alone', async () => {
+  const dataDir = tempDir()
+  const a = fakeManager({ dataDir })
+  const job = await a.submit({ prompt: 'long', env: { FAKE_CLAUDE_SCENARIO: 'slow', FAKE_CLAUDE_SECONDS: '1.5' } })
+  await waitForEvent(job, 'assistant_text')
+  const b = fakeManager({ dataDir })
+  const [sa, sb] = [await a.status(), await b.status()]
+  assert.notEqual(sa.nodeId, sb.nodeId)
+  const info = await job.wait()
+  assert.equal(info.state, 'succeeded', info.error ?? '')
 })
 
 test("storeUrl 'memory': nothing is kept", async () => {

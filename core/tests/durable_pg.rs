@@ -215,3 +215,20 @@ async fn cancel_on_one_node_stops_the_process_on_another() {
     a.shutdown(Duration::from_secs(5)).await;
     b.stop();
 }
+
+#[tokio::test]
+async fn store_errors_never_show_the_password() {
+    // Nothing listens on port 1: the connection fails at once.
+    let err = JobManager::builder()
+        .data_dir(data_dir().path())
+        .store_url("postgres://jobs:hunter2secret@127.0.0.1:1/jobs")
+        .build()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), claude_jobs::ErrorKind::Store);
+    let msg = err.to_string();
+    assert!(!msg.contains("hunter2secret"), "{msg}");
+    assert!(msg.contains("jobs:***@127.0.0.1:1"), "{msg}");
+    let err = JobManager::builder().data_dir(data_dir().path()).store_url("mysql://x").build().await.unwrap_err();
+    assert_eq!(err.kind(), claude_jobs::ErrorKind::Store);
+}

@@ -47,12 +47,14 @@ impl Health {
 
     pub(crate) fn failed(&self, store: &str, what: &str, err: &crate::Error) {
         let mut g = self.0.lock().unwrap();
+        g.last_error = Some(format!("{what}: {err}"));
         if g.healthy {
             g.healthy = false;
             g.since_ms = now_ms();
             g.outages += 1;
+            tracing::error!(store, error = %err, "job store failure while {what}; running jobs go on");
+        } else {
+            tracing::debug!(store, error = %err, "job store still failing ({what})");
         }
-        g.last_error = Some(format!("{what}: {err}"));
-        tracing::error!(store, error = %err, "job store failure while {what}");
     }
 }

@@ -89,6 +89,13 @@ impl ManagerInner {
             if self.local.lock().unwrap().contains_key(&info.id) {
                 continue;
             }
+            let unchanged = {
+                let cur = shared.info.lock().unwrap();
+                info.state == crate::JobState::Queued && cur.state == info.state && cur.attempt == info.attempt
+            };
+            if unchanged {
+                continue; // still waiting in the queue: no new events
+            }
             match self.store.events(&info.id, shared.events.last_seq()).await {
                 Ok(evs) => {
                     for e in evs {

@@ -207,3 +207,21 @@ impl CollectSeqs for claude_jobs::EventStream {
         v
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_manager_in_the_process_leaves_the_first_ones_jobs_alone() {
+    let dir = data_dir();
+    let tag = uuid::Uuid::now_v7().simple().to_string();
+    let first = builder(dir.path()).build().await.unwrap();
+    let job = first.submit(fake_spec("slow", 30.0, &tag)).await.unwrap();
+    assert!(eventually(30, || job.info().pid.is_some()).await);
+    let second = builder(dir.path()).build().await.unwrap();
+    assert_ne!(first.node_id(), second.node_id());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(job.state(), JobState::Running, "the second manager did not take it for an orphan");
+    assert!(alive(job.info().pid.unwrap() as i32));
+    job.cancel().await.unwrap();
+    assert_eq!(job.wait().await.state, JobState::Cancelled);
+    second.shutdown(Duration::from_secs(5)).await;
+    first.shutdown(Duration::from_secs(5)).await;
+}

@@ -223,8 +223,10 @@ impl JobManagerBuilder {
         self.cfg.retention = policy;
         self
     }
-    /// This manager's name in the store (default `hostname-pid`). Must be
-    /// unique among the managers sharing a store.
+    /// This manager's name in the store (default `hostname-pid`, then
+    /// `hostname-pid-N` for further managers in the same process). Must be
+    /// unique among the live managers sharing a store; a manager started
+    /// with the id of one that died takes over (recovers) its running jobs.
     pub fn node_id(mut self, id: impl Into<String>) -> Self {
         self.cfg.node_id = Some(id.into());
         self

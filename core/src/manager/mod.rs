@@ -135,7 +135,7 @@ impl JobManager {
         let node_id = cfg
             .node_id
             .clone()
-            .unwrap_or_else(|| format!("{}-{}", recovery::hostname(), std::process::id()));
+            .unwrap_or_else(default_node_id);
         let inner = Arc::new_cyclic(|weak| ManagerInner {
             cfg: Arc::new(cfg),
             store_name: store.describe(),
@@ -511,6 +511,19 @@ async fn admission_loop(weak: Weak<ManagerInner>, wake: Arc<Notify>) {
             _ = &mut notified => {}
             _ = tokio::time::sleep(poll) => {}
         }
+    }
+}
+
+/// `hostname-pid` for the first manager of the process, `hostname-pid-N`
+/// for the next ones: managers sharing a store must not share a node id.
+fn default_node_id() -> String {
+    static MANAGERS: AtomicUsize = AtomicUsize::new(0);
+    let n = MANAGERS.fetch_add(1, Ordering::SeqCst);
+    let base = format!("{}-{}", recovery::hostname(), std::process::id());
+    if n == 0 {
+        base
+    } else {
+        format!("{base}-{n}")
     }
 }
 

@@ -28,11 +28,12 @@ pub(crate) fn hostname() -> String {
         .unwrap_or_else(|_| "host".into())
 }
 
-/// True when a node id `host-pid` names a process of this host that is gone.
+/// True when a node id `host-pid` (or `host-pid-N`) names a process of this
+/// host that is gone.
 fn dead_here(node: &str) -> bool {
-    let Some((host, pid)) = node.rsplit_once('-') else { return false };
-    let Ok(pid) = pid.parse::<u32>() else { return false };
-    host == hostname() && !process_alive(pid)
+    let Some(rest) = node.strip_prefix(&format!("{}-", hostname())) else { return false };
+    let Ok(pid) = rest.split('-').next().unwrap_or("").parse::<u32>() else { return false };
+    !process_alive(pid)
 }
 
 fn process_alive(pid: u32) -> bool {

@@ -4,8 +4,6 @@
 //! what needs the host at start-up (cgroups, the data dir, template folders)
 //! is reported later, by `ready()` and every call that needs the manager.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use claude_jobs::{
     Concurrency, IsolationMode, JobManager, JobManagerBuilder, RecoveryPolicy, ResourceLimits,
     RetentionPolicy,
@@ -135,36 +133,10 @@ fn durable_store(f: &mut Fields<'_>, mut b: JobManagerBuilder) -> Result<JobMana
         r.finish()?;
         b = b.retention(policy);
     }
-    match f.string("nodeId")? {
-        Some(id) => b = b.node_id(id),
-        None => {
-            if let Some(id) = default_node_id() {
-                b = b.node_id(id);
-            }
-        }
+    if let Some(id) = f.string("nodeId")? {
+        b = b.node_id(id);
     }
     Ok(b)
-}
-
-/// Managers made in this process so far.
-static MANAGERS: AtomicUsize = AtomicUsize::new(0);
-
-/// The node id of a manager made without `nodeId`: the core's default
-/// (`hostname-pid`) for the first manager of the process, `hostname-pid-N`
-/// for the next ones. With one shared id, a second manager on the same store
-/// would take the first one's running jobs for a previous life's and kill
-/// them at its start. (`hostname-pid-N` rows left by a crash are rescued
-/// when their lease expires, not at once: the core only recognises
-/// `hostname-pid` as a dead process of this host.)
-fn default_node_id() -> Option<String> {
-    let n = MANAGERS.fetch_add(1, Ordering::SeqCst);
-    if n == 0 {
-        return None;
-    }
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|s| s.trim().to_string())
-        .unwrap_or_else(|_| "host".into());
-    Some(format!("{host}-{}-{n}", std::process::id()))
 }
 
 /// `maxConcurrent`: a whole number ≥ 1 or `'auto'`.

@@ -35,7 +35,9 @@ fn command(bin: &Path) -> Command {
 
 /// Prompt in, stdout and stderr out, reaped. Returns false when the job failed.
 fn run_child(cmd: &mut Command) -> bool {
-    let Ok(mut child) = cmd.spawn() else { return false };
+    let Ok(mut child) = cmd.spawn() else {
+        return false;
+    };
     if let Some(mut stdin) = child.stdin.take() {
         let _ = stdin.write_all(PROMPT.as_bytes());
     }
@@ -52,7 +54,11 @@ fn run_child(cmd: &mut Command) -> bool {
 }
 
 /// Runs `jobs` jobs on `conc` threads with `one(index)`; returns the failures.
-fn on_threads(conc: usize, jobs: usize, one: impl Fn(usize) -> bool + Send + Sync + 'static) -> usize {
+fn on_threads(
+    conc: usize,
+    jobs: usize,
+    one: impl Fn(usize) -> bool + Send + Sync + 'static,
+) -> usize {
     let next = Arc::new(AtomicUsize::new(0));
     let failed = Arc::new(AtomicUsize::new(0));
     let one = Arc::new(one);
@@ -139,17 +145,24 @@ impl FloorCgroups {
         let mut parents = Vec::new();
         for ctrl in ["memory", "cpu", "pids"] {
             let own = v1_own_dir(ctrl).ok_or_else(|| {
-                format!("no cgroup v1 {ctrl} hierarchy (the cgroup floor is measured on v1 hosts only)")
+                format!(
+                    "no cgroup v1 {ctrl} hierarchy (the cgroup floor is measured on v1 hosts only)"
+                )
             })?;
             let p = own.join(format!("claude-jobs-bench-{}", std::process::id()));
-            std::fs::create_dir_all(&p).map_err(|e| format!("cannot create {}: {e}", p.display()))?;
+            std::fs::create_dir_all(&p)
+                .map_err(|e| format!("cannot create {}: {e}", p.display()))?;
             parents.push((ctrl, p));
         }
         Ok(FloorCgroups { parents, vfork })
     }
 
     fn one_job(&self, bin: &Path, i: usize) -> bool {
-        let dirs: Vec<(&str, PathBuf)> = self.parents.iter().map(|(c, p)| (*c, p.join(format!("job-{i}")))).collect();
+        let dirs: Vec<(&str, PathBuf)> = self
+            .parents
+            .iter()
+            .map(|(c, p)| (*c, p.join(format!("job-{i}"))))
+            .collect();
         for (_, d) in &dirs {
             if std::fs::create_dir(d).is_err() {
                 return false;
@@ -159,7 +172,10 @@ impl FloorCgroups {
         for (ctrl, d) in &dirs {
             let writes: &[(&str, &str)] = match *ctrl {
                 "memory" => &[("memory.limit_in_bytes", "1073741824")],
-                "cpu" => &[("cpu.cfs_period_us", "100000"), ("cpu.cfs_quota_us", "100000")],
+                "cpu" => &[
+                    ("cpu.cfs_period_us", "100000"),
+                    ("cpu.cfs_quota_us", "100000"),
+                ],
                 _ => &[("pids.max", "256")],
             };
             for (f, v) in writes {
@@ -168,7 +184,12 @@ impl FloorCgroups {
         }
         let files: Vec<std::fs::File> = dirs
             .iter()
-            .filter_map(|(_, d)| std::fs::OpenOptions::new().write(true).open(d.join("cgroup.procs")).ok())
+            .filter_map(|(_, d)| {
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(d.join("cgroup.procs"))
+                    .ok()
+            })
             .collect();
         ok &= files.len() == dirs.len();
         if ok && self.vfork {

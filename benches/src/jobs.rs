@@ -2,8 +2,10 @@
 //! 500 MB stream (item 3) and the 100 000-job queue (item 4).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use claude_jobs::store::{JobStore, MemoryStore};
 use claude_jobs::{IsolationMode, JobManager, JobSpec, JobState};
 use serde::{Deserialize, Serialize};
 
@@ -53,8 +55,14 @@ pub async fn manager(
 /// The trivial job: three stream-json lines. With cgroups, the caps the
 /// cgroup floor writes (1 GiB, one CPU, 256 processes).
 pub fn trivial_spec(cgroups: bool) -> JobSpec {
-    let b = JobSpec::builder().prompt(PROMPT).env("FAKE_CLAUDE_SCENARIO", "trivial");
-    let b = if cgroups { b.memory("1G").cpus(1.0).pids(256) } else { b };
+    let b = JobSpec::builder()
+        .prompt(PROMPT)
+        .env("FAKE_CLAUDE_SCENARIO", "trivial");
+    let b = if cgroups {
+        b.memory("1G").cpus(1.0).pids(256)
+    } else {
+        b
+    };
     b.build().expect("a valid spec")
 }
 
@@ -77,7 +85,11 @@ pub async fn run_batch(m: &JobManager, spec: &JobSpec, n: usize) -> (usize, Opti
         let info = h.wait().await;
         if info.state != JobState::Succeeded {
             failed += 1;
-            first_error.get_or_insert(format!("{}: {}", info.state, info.error.unwrap_or_default()));
+            first_error.get_or_insert(format!(
+                "{}: {}",
+                info.state,
+                info.error.unwrap_or_default()
+            ));
         }
     }
     (failed, first_error)
@@ -93,7 +105,11 @@ pub async fn run_sequential(m: &JobManager, spec: &JobSpec, n: usize) -> (usize,
                 let info = j.wait().await;
                 if info.state != JobState::Succeeded {
                     failed += 1;
-                    first_error.get_or_insert(format!("{}: {}", info.state, info.error.unwrap_or_default()));
+                    first_error.get_or_insert(format!(
+                        "{}: {}",
+                        info.state,
+                        info.error.unwrap_or_default()
+                    ));
                 }
             }
             Err(e) => {
@@ -119,10 +135,25 @@ pub struct StreamResult {
     pub state: String,
     pub error: Option<String>,
     pub lines_logged: u64,
+    /// Lines the CLI printed, events the store kept, and the largest run of
+    /// sequence numbers missing from the store.
+    pub stream_lines: u64,
+    pub events_stored: u64,
+    pub max_seq_gap: u64,
 }
 
 pub async fn stream(fake: &Path, data_dir: &Path, mb: u64) -> claude_jobs::Result<StreamResult> {
-    let m = manager(fake, data_dir, 1, IsolationMode::Off, Store::Memory).await?;
+    // The memory store, held here too, to count the events it kept.
+    let store = Arc::new(MemoryStore::new());
+    let m = JobManager::builder()
+        .claude_bin(fake)
+        .data_dir(data_dir)
+        .max_concurrent(1)
+        .isolation(IsolationMode::Off)
+        .monitor_interval(Duration::from_secs(3600))
+        .store(store.clone())
+        .build()
+        .await?;
     // One small job first so that lazily made things (threads, buffers) exist.
     run_batch(&m, &trivial_spec(false), 3).await;
     let spec = JobSpec::builder()
@@ -144,7 +175,26 @@ pub async fn stream(fake: &Path, data_dir: &Path, mb: u64) -> claude_jobs::Resul
         .and_then(|d| std::fs::metadata(d.join("stdout.log")).ok())
         .map(|md| md.len())
         .unwrap_or(0);
+    // The fake's result says "big-output: L lines, B bytes".
+    let stream_lines = info
+        .result
+        .as_deref()
+        .and_then(|r| r.strip_prefix("big-output: "))
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    let stored = store.events(job.id(), 0).await.unwrap_or_default();
+    let max_seq_gap = stored
+        .windows(2)
+        .map(|w| w[1].seq.saturating_sub(w[0].seq + 1))
+        .max()
+        .unwrap_or(0);
+    let events_stored = stored.len() as u64;
+    drop(stored);
     let out = StreamResult {
+        stream_lines,
+        events_stored,
+        max_seq_gap,
         mb,
         wall_s: wall.as_secs_f64(),
         cpu_user_s: cpu.user.as_secs_f64(),
@@ -162,6 +212,9 @@ pub async fn stream(fake: &Path, data_dir: &Path, mb: u64) -> claude_jobs::Resul
     Ok(out)
 }
 
+/// How long item 4 waits for `shutdown` with the queue full.
+pub const SHUTDOWN_CAP: Duration = Duration::from_secs(10);
+
 /// What item 4 measures: `n` jobs queued behind one that blocks.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct QueueResult {
@@ -171,11 +224,22 @@ pub struct QueueResult {
     pub rss_before: u64,
     pub rss_after: u64,
     pub shutdown_s: f64,
+    /// False when shutdown did not return within SHUTDOWN_CAP.
+    pub shutdown_done: bool,
     pub error: Option<String>,
+    /// `size_of` the spec and the info, which the manager keeps per job.
+    pub spec_size: usize,
+    pub info_size: usize,
 }
 
 /// Submits up to `n` jobs, stopping early after `max_s` seconds (a slow store).
-pub async fn queue(fake: &Path, data_dir: &Path, store: Store, n: usize, max_s: f64) -> claude_jobs::Result<QueueResult> {
+pub async fn queue(
+    fake: &Path,
+    data_dir: &Path,
+    store: Store,
+    n: usize,
+    max_s: f64,
+) -> claude_jobs::Result<QueueResult> {
     let m = manager(fake, data_dir, 1, IsolationMode::Off, store).await?;
     // Warm the submit path, then block the one slot.
     run_batch(&m, &trivial_spec(false), 3).await;
@@ -210,10 +274,19 @@ pub async fn queue(fake: &Path, data_dir: &Path, store: Store, n: usize, max_s: 
     let submit = t0.elapsed();
     let rss1 = measure::rss();
     if blocker.state() != JobState::Running {
-        error.get_or_insert(format!("the blocking job is {} (jobs may have run)", blocker.state()));
+        error.get_or_insert(format!(
+            "the blocking job is {} (jobs may have run)",
+            blocker.state()
+        ));
     }
+    // Shutdown ends the queued jobs (memory store) or leaves them queued
+    // (durable store); cut off after SHUTDOWN_CAP, which is reported.
     let t1 = Instant::now();
-    m.shutdown(Duration::from_millis(200)).await;
+    // In its own task: the memory store's loop never yields, so a timeout
+    // around the future itself would never fire.
+    let m2 = m.clone();
+    let task = tokio::spawn(async move { m2.shutdown(Duration::from_millis(200)).await });
+    let shutdown_done = tokio::time::timeout(SHUTDOWN_CAP, task).await.is_ok();
     Ok(QueueResult {
         store,
         jobs,
@@ -221,7 +294,10 @@ pub async fn queue(fake: &Path, data_dir: &Path, store: Store, n: usize, max_s: 
         rss_before: rss0,
         rss_after: rss1,
         shutdown_s: t1.elapsed().as_secs_f64(),
+        shutdown_done,
         error,
+        spec_size: std::mem::size_of::<JobSpec>(),
+        info_size: std::mem::size_of::<claude_jobs::JobInfo>(),
     })
 }
 
@@ -230,7 +306,11 @@ pub async fn queue(fake: &Path, data_dir: &Path, store: Store, n: usize, max_s: 
 /// about the state of a disk file system that other work shares.
 pub fn default_tmp() -> PathBuf {
     let shm = Path::new("/dev/shm");
-    if shm.is_dir() && std::fs::metadata(shm).map(|m| !m.permissions().readonly()).unwrap_or(false) {
+    if shm.is_dir()
+        && std::fs::metadata(shm)
+            .map(|m| !m.permissions().readonly())
+            .unwrap_or(false)
+    {
         shm.to_path_buf()
     } else {
         std::env::temp_dir()
@@ -242,7 +322,9 @@ pub struct TempDir(pub PathBuf);
 
 impl TempDir {
     pub fn new(tag: &str) -> TempDir {
-        let base = std::env::var_os("BENCH_TMP").map(PathBuf::from).unwrap_or_else(default_tmp);
+        let base = std::env::var_os("BENCH_TMP")
+            .map(PathBuf::from)
+            .unwrap_or_else(default_tmp);
         let p = base.join(format!("claude-jobs-bench-{}-{tag}", std::process::id()));
         let _ = std::fs::remove_dir_all(&p);
         std::fs::create_dir_all(&p).expect("a temp dir");

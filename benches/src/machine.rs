@@ -39,7 +39,11 @@ pub fn describe() -> Machine {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let cpu_model = cpuinfo
         .lines()
-        .find_map(|l| l.strip_prefix("model name").and_then(|r| r.split_once(':')).map(|(_, v)| v.trim().to_string()))
+        .find_map(|l| {
+            l.strip_prefix("model name")
+                .and_then(|r| r.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
         .unwrap_or_else(|| "unknown".into());
     let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
     let mem_kb: u64 = meminfo
@@ -47,19 +51,33 @@ pub fn describe() -> Machine {
         .find_map(|l| l.strip_prefix("MemTotal:"))
         .and_then(|r| r.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0);
-    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim().to_string();
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .unwrap_or_default()
+        .trim()
+        .to_string();
     let os = std::fs::read_to_string("/etc/os-release")
         .unwrap_or_default()
         .lines()
-        .find_map(|l| l.strip_prefix("PRETTY_NAME=").map(|v| v.trim_matches('"').to_string()))
+        .find_map(|l| {
+            l.strip_prefix("PRETTY_NAME=")
+                .map(|v| v.trim_matches('"').to_string())
+        })
         .unwrap_or_else(|| "unknown".into());
     let thp = std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled")
         .unwrap_or_default()
         .trim()
         .to_string();
     let rows = vec![
-        ("nproc", std::thread::available_parallelism().map(|n| n.get().to_string()).unwrap_or_default()),
-        ("memory", format!("{:.1} GiB", mem_kb as f64 / (1024.0 * 1024.0))),
+        (
+            "nproc",
+            std::thread::available_parallelism()
+                .map(|n| n.get().to_string())
+                .unwrap_or_default(),
+        ),
+        (
+            "memory",
+            format!("{:.1} GiB", mem_kb as f64 / (1024.0 * 1024.0)),
+        ),
         ("CPU", cpu_model),
         ("kernel", kernel),
         ("OS", os),

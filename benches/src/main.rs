@@ -10,6 +10,7 @@
 //! `make bench` builds everything in release and runs it; see ../mk/bench.mk.
 
 mod floor;
+mod items;
 mod jobs;
 mod machine;
 mod measure;
@@ -47,12 +48,33 @@ pub enum Driver {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "task", rename_all = "snake_case")]
 pub enum Task {
-    Trivial { driver: Driver, conc: usize, jobs: usize, warmup: usize, ballast_mb: usize },
-    Sequential { jobs: usize, warmup: usize, store: Store },
-    Stream { mb: u64 },
-    PipeFloor { mb: u64 },
-    Queue { store: Store, jobs: usize, max_s: f64 },
-    RealCli { bin: PathBuf, runs: usize },
+    Trivial {
+        driver: Driver,
+        conc: usize,
+        jobs: usize,
+        warmup: usize,
+        ballast_mb: usize,
+    },
+    Sequential {
+        jobs: usize,
+        warmup: usize,
+        store: Store,
+    },
+    Stream {
+        mb: u64,
+    },
+    PipeFloor {
+        mb: u64,
+    },
+    Queue {
+        store: Store,
+        jobs: usize,
+        max_s: f64,
+    },
+    RealCli {
+        bin: PathBuf,
+        runs: usize,
+    },
 }
 
 /// What a batch of trivial jobs took (also what the Python and Node scripts print).
@@ -101,23 +123,41 @@ fn main() {
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime")
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
 }
 
 /// Runs one task and returns its result as JSON.
 fn child(fake: &Path, task: Task) -> serde_json::Value {
     match task {
-        Task::Trivial { driver, conc, jobs, warmup, ballast_mb } => {
+        Task::Trivial {
+            driver,
+            conc,
+            jobs,
+            warmup,
+            ballast_mb,
+        } => {
             let _ballast = measure::Ballast::new(ballast_mb);
             serde_json::to_value(trivial(fake, driver, conc, jobs, warmup)).unwrap()
         }
-        Task::Sequential { jobs, warmup, store } => {
+        Task::Sequential {
+            jobs,
+            warmup,
+            store,
+        } => {
             let rt = runtime();
             let r = rt.block_on(async {
                 let dir = TempDir::new("seq");
                 let m = match jobs::manager(fake, &dir.0, 3, IsolationMode::Off, store).await {
                     Ok(m) => m,
-                    Err(e) => return BatchResult { error: Some(e.to_string()), ..Default::default() },
+                    Err(e) => {
+                        return BatchResult {
+                            error: Some(e.to_string()),
+                            ..Default::default()
+                        }
+                    }
                 };
                 let spec = jobs::trivial_spec(false);
                 jobs::run_sequential(&m, &spec, warmup).await;
@@ -149,10 +189,15 @@ fn child(fake: &Path, task: Task) -> serde_json::Value {
         Task::Queue { store, jobs, max_s } => {
             let rt = runtime();
             let dir = TempDir::new("queue");
-            match rt.block_on(jobs::queue(fake, &dir.0, store, jobs, max_s)) {
+            let out = match rt.block_on(jobs::queue(fake, &dir.0, store, jobs, max_s)) {
                 Ok(r) => serde_json::to_value(r).unwrap(),
                 Err(e) => serde_json::json!({ "error": e.to_string() }),
-            }
+            };
+            // A shutdown cut off midway leaves tasks behind: do not wait for
+            // them (the blocking job's CLI dies with us: PR_SET_PDEATHSIG).
+            drop(dir);
+            println!("{out}");
+            std::process::exit(0);
         }
         Task::RealCli { bin, runs } => {
             let rt = runtime();
@@ -180,24 +225,41 @@ fn trivial(fake: &Path, driver: Driver, conc: usize, jobs: usize, warmup: usize)
     match driver {
         Driver::Spawn => timed(&|n| (floor::spawn_floor(fake, conc, n), None)),
         Driver::ForkFloor => timed(&|n| (floor::fork_floor(fake, conc, n), None)),
-        Driver::CgroupFloor | Driver::CgroupFloorVfork => match floor::FloorCgroups::new(driver == Driver::CgroupFloorVfork) {
-            Ok(cg) => {
-                let cg = Arc::new(cg);
-                timed(&|n| {
-                    let failed = cg.run(fake, conc, n);
-                    (failed, (failed > 0).then(|| "some cgroup floor jobs failed".to_string()))
-                })
+        Driver::CgroupFloor | Driver::CgroupFloorVfork => {
+            match floor::FloorCgroups::new(driver == Driver::CgroupFloorVfork) {
+                Ok(cg) => {
+                    let cg = Arc::new(cg);
+                    timed(&|n| {
+                        let failed = cg.run(fake, conc, n);
+                        (
+                            failed,
+                            (failed > 0).then(|| "some cgroup floor jobs failed".to_string()),
+                        )
+                    })
+                }
+                Err(e) => BatchResult {
+                    error: Some(e),
+                    ..Default::default()
+                },
             }
-            Err(e) => BatchResult { error: Some(e), ..Default::default() },
-        },
+        }
         Driver::Manager { cgroups, store } => {
             let rt = runtime();
             rt.block_on(async {
                 let dir = TempDir::new("trivial");
-                let iso = if cgroups { IsolationMode::Required } else { IsolationMode::Off };
+                let iso = if cgroups {
+                    IsolationMode::Required
+                } else {
+                    IsolationMode::Off
+                };
                 let m = match jobs::manager(fake, &dir.0, conc, iso, store).await {
                     Ok(m) => m,
-                    Err(e) => return BatchResult { error: Some(e.to_string()), ..Default::default() },
+                    Err(e) => {
+                        return BatchResult {
+                            error: Some(e.to_string()),
+                            ..Default::default()
+                        }
+                    }
                 };
                 let spec = jobs::trivial_spec(cgroups);
                 jobs::run_batch(&m, &spec, warmup).await;
@@ -239,7 +301,11 @@ fn pipe_floor(fake: &Path, mb: u64) -> PipeFloorResult {
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("the fake CLI");
-    let _ = child.stdin.take().unwrap().write_all(floor::PROMPT.as_bytes());
+    let _ = child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(floor::PROMPT.as_bytes());
     let (c0, t0) = (measure::self_cpu(), Instant::now());
     let mut out = child.stdout.take().unwrap();
     let mut buf = vec![0u8; 256 * 1024];

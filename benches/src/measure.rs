@@ -78,7 +78,10 @@ impl Ballast {
     pub fn new(mb: usize) -> Ballast {
         let len = mb << 20;
         if len == 0 {
-            return Ballast { ptr: std::ptr::null_mut(), len: 0 };
+            return Ballast {
+                ptr: std::ptr::null_mut(),
+                len: 0,
+            };
         }
         // SAFETY: an anonymous private mapping we own; unmapped in Drop.
         let ptr = unsafe {

@@ -29,7 +29,10 @@ fn base_env(base_url: &str) -> Vec<(String, String)> {
     env.extend([
         ("ANTHROPIC_BASE_URL".into(), base_url.to_string()),
         ("ANTHROPIC_API_KEY".into(), "test-key".into()),
-        ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC".into(), "1".into()),
+        (
+            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC".into(),
+            "1".into(),
+        ),
         ("DISABLE_AUTOUPDATER".into(), "1".into()),
     ]);
     env
@@ -54,7 +57,12 @@ fn direct(bin: &Path, env: &[(String, String)], scratch: &Path, i: usize) -> Res
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
-    child.stdin.take().unwrap().write_all(PROMPT.as_bytes()).map_err(|e| e.to_string())?;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(PROMPT.as_bytes())
+        .map_err(|e| e.to_string())?;
     let mut err = child.stderr.take().unwrap();
     let err_reader = std::thread::spawn(move || {
         let mut s = String::new();
@@ -62,13 +70,24 @@ fn direct(bin: &Path, env: &[(String, String)], scratch: &Path, i: usize) -> Res
         s
     });
     let mut out = String::new();
-    child.stdout.take().unwrap().read_to_string(&mut out).map_err(|e| e.to_string())?;
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .map_err(|e| e.to_string())?;
     let status = child.wait().map_err(|e| e.to_string())?;
     let wall = t0.elapsed().as_secs_f64();
     let stderr = err_reader.join().unwrap_or_default();
-    let ok = status.success() && out.lines().any(|l| l.contains("\"type\":\"result\"") && l.contains("\"is_error\":false"));
+    let ok = status.success()
+        && out
+            .lines()
+            .any(|l| l.contains("\"type\":\"result\"") && l.contains("\"is_error\":false"));
     if !ok {
-        return Err(format!("direct run failed ({status}): {}", stderr.chars().take(300).collect::<String>()));
+        return Err(format!(
+            "direct run failed ({status}): {}",
+            stderr.chars().take(300).collect::<String>()
+        ));
     }
     Ok(wall)
 }
@@ -84,7 +103,11 @@ async fn via_manager(m: &JobManager, cgroups: bool) -> Result<f64, String> {
     let info = job.wait().await;
     let wall = t0.elapsed().as_secs_f64();
     if info.state != JobState::Succeeded {
-        return Err(format!("manager run ended {}: {}", info.state, info.error.unwrap_or_default()));
+        return Err(format!(
+            "manager run ended {}: {}",
+            info.state,
+            info.error.unwrap_or_default()
+        ));
     }
     Ok(wall)
 }
@@ -97,8 +120,15 @@ pub async fn run(bin: &Path, runs: usize, scratch: &Path) -> RealCliResult {
     res
 }
 
-async fn run_inner(bin: &Path, runs: usize, scratch: &Path, res: &mut RealCliResult) -> Result<(), String> {
-    let mock = MockServer::start(MockConfig::default()).await.map_err(|e| format!("mock API: {e}"))?;
+async fn run_inner(
+    bin: &Path,
+    runs: usize,
+    scratch: &Path,
+    res: &mut RealCliResult,
+) -> Result<(), String> {
+    let mock = MockServer::start(MockConfig::default())
+        .await
+        .map_err(|e| format!("mock API: {e}"))?;
     let env = base_env(&mock.base_url());
     let mut managers = Vec::new();
     for (tag, iso) in [("off", IsolationMode::Off), ("cg", IsolationMode::Required)] {
@@ -112,7 +142,11 @@ async fn run_inner(bin: &Path, runs: usize, scratch: &Path, res: &mut RealCliRes
         for (k, v) in &env {
             b = b.env(k.clone(), v.clone());
         }
-        managers.push(b.build().await.map_err(|e| format!("manager ({tag}): {e}"))?);
+        managers.push(
+            b.build()
+                .await
+                .map_err(|e| format!("manager ({tag}): {e}"))?,
+        );
     }
     let bin2 = bin.to_path_buf();
     // Round 0 warms the page cache and the CLI's first-run paths; not counted.

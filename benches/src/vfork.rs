@@ -69,14 +69,19 @@ pub fn run_trivial(bin: &Path, attach: &[i32]) -> bool {
         .chain(CLI_ARGS.iter().map(|a| CString::new(*a).unwrap()))
         .collect();
     let env_c: Vec<CString> = vec![
-        CString::new(format!("PATH={}", std::env::var("PATH").unwrap_or_default())).unwrap(),
+        CString::new(format!(
+            "PATH={}",
+            std::env::var("PATH").unwrap_or_default()
+        ))
+        .unwrap(),
         CString::new("FAKE_CLAUDE_SCENARIO=trivial").unwrap(),
     ];
     let mut argv: Vec<*const libc::c_char> = argv_c.iter().map(|c| c.as_ptr()).collect();
     argv.push(std::ptr::null());
     let mut envp: Vec<*const libc::c_char> = env_c.iter().map(|c| c.as_ptr()).collect();
     envp.push(std::ptr::null());
-    let (Some((in_r, in_w)), Some((out_r, out_w)), Some((err_r, err_w))) = (pipe(), pipe(), pipe()) else {
+    let (Some((in_r, in_w)), Some((out_r, out_w)), Some((err_r, err_w))) = (pipe(), pipe(), pipe())
+    else {
         return false;
     };
     // SAFETY: plain sigset manipulation.
@@ -118,8 +123,13 @@ pub fn run_trivial(bin: &Path, attach: &[i32]) -> bool {
         libc::close(err_w);
     }
     // SAFETY: the parent's ends, owned from here on.
-    let (mut stdin, mut stdout, mut stderr) =
-        unsafe { (File::from_raw_fd(in_w), File::from_raw_fd(out_r), File::from_raw_fd(err_r)) };
+    let (mut stdin, mut stdout, mut stderr) = unsafe {
+        (
+            File::from_raw_fd(in_w),
+            File::from_raw_fd(out_r),
+            File::from_raw_fd(err_r),
+        )
+    };
     if pid < 0 {
         return false;
     }

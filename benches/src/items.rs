@@ -1,0 +1,536 @@
+//! The rows of the table, item by item, from the measurements.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::jobs::{QueueResult, Store, StreamResult};
+use crate::real_cli::RealCliResult;
+use crate::report::{one_line, Met, Report};
+use crate::suite::{
+    batch, child, is_diagnostic, mean_sd, ms_rate, progress, run_json, summarize, Opts, Plan, Summ,
+    BALLAST_MB, DRIVERS,
+};
+use crate::{BatchResult, PipeFloorResult, Task};
+
+fn get<'a>(
+    summ: &'a BTreeMap<String, Result<Summ, String>>,
+    key: &str,
+) -> Result<&'a Summ, String> {
+    match summ.get(key) {
+        Some(Ok(s)) => Ok(s),
+        Some(Err(e)) => Err(e.clone()),
+        None => Err("not run".into()),
+    }
+}
+
+pub(crate) fn item1(rep: &mut Report, summ: &BTreeMap<String, Result<Summ, String>>, plan: &Plan) {
+    for conc in [3, 2] {
+        let key = |n: &str| format!("c{conc}/{n}");
+        let asy = get(summ, &key("asyncio"));
+        let cgf = get(summ, &key("cgfloor"));
+        for (name, label) in DRIVERS {
+            if conc != 3 && is_diagnostic(name) {
+                continue;
+            }
+            let bench = format!("1. {} trivial jobs, c={conc}: {label}", plan.jobs);
+            let s = match get(summ, &key(name)) {
+                Ok(s) => s,
+                Err(e) => {
+                    let goal = match name {
+                        "mgr-off-memory" | "mgr-off-sqlite" => "≥ 2× asyncio jobs/s",
+                        "mgr-cg-memory" | "mgr-cg-sqlite" => "≤ 1.3× cgroup floor ms/job",
+                        _ => "-",
+                    };
+                    rep.na(bench, &e, goal);
+                    continue;
+                }
+            };
+            match name {
+                "mgr-off-memory" | "mgr-off-sqlite" => match &asy {
+                    Ok(a) => {
+                        let x = s.rate() / a.rate();
+                        rep.row(
+                            bench,
+                            format!("{} = {x:.2}× asyncio", ms_rate(s)),
+                            "≥ 2× asyncio jobs/s",
+                            Met::of(x >= 2.0),
+                        );
+                    }
+                    Err(_) => rep.row(bench, ms_rate(s), "≥ 2× asyncio jobs/s", Met::Na),
+                },
+                "mgr-cg-memory" | "mgr-cg-sqlite" => match &cgf {
+                    Ok(f) => {
+                        let x = s.ms / f.ms;
+                        rep.row(
+                            bench,
+                            format!("{} = {x:.2}× cgroup floor", ms_rate(s)),
+                            "≤ 1.3× cgroup floor ms/job",
+                            Met::of(x <= 1.3),
+                        );
+                    }
+                    Err(_) => rep.row(bench, ms_rate(s), "≤ 1.3× cgroup floor ms/job", Met::Na),
+                },
+                "asyncio" => rep.row(bench, ms_rate(s), "baseline", Met::Info),
+                n if is_diagnostic(n) => rep.row(bench, ms_rate(s), "diagnostic", Met::Info),
+                _ => rep.row(bench, ms_rate(s), "floor", Met::Info),
+            }
+        }
+    }
+}
+
+pub(crate) fn item2(rep: &mut Report, summ: &BTreeMap<String, Result<Summ, String>>, plan: &Plan) {
+    for (name, label, goal) in [
+        ("mgr-off-memory", "JobManager, isolation off", true),
+        ("mgr-cg-memory", "JobManager, cgroups", true),
+        ("spawn", "posix_spawn floor", false),
+        ("fork", "fork floor (empty pre_exec)", false),
+        ("cgfloor", "cgroup floor (fork + pre_exec)", false),
+        ("cgvfork", "cgroup floor with CLONE_VM|CLONE_VFORK", false),
+    ] {
+        let bench = format!(
+            "2. {} trivial jobs, c=3, host process holding 2 GB: {label}",
+            plan.ballast_jobs
+        );
+        let (g, with, without) = (
+            if goal {
+                "flat: ≤ 1.10× without"
+            } else {
+                "reference"
+            },
+            get(summ, &format!("big{BALLAST_MB}/{name}")),
+            get(summ, &format!("big0/{name}")),
+        );
+        match (with, without) {
+            (Ok(w), Ok(wo)) => {
+                let x = w.ms / wo.ms;
+                let met = if goal { Met::of(x <= 1.10) } else { Met::Info };
+                rep.row(
+                    bench,
+                    format!("{:.3} vs {:.3} ms/job without = {x:.2}×", w.ms, wo.ms),
+                    g,
+                    met,
+                );
+            }
+            (Err(e), _) | (_, Err(e)) => rep.na(bench, &e, g),
+        }
+    }
+}
+
+pub(crate) fn details_trivial(
+    res: &BTreeMap<String, Vec<Result<BatchResult, String>>>,
+    summ: &BTreeMap<String, Result<Summ, String>>,
+) -> String {
+    if res.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from(
+        "#### Items 1 and 2: trivial jobs\n\n\
+         Each configuration runs in a fresh process: warm-up jobs, then the measured batch, submitted at once \
+         and waited for. ms/job = wall time / jobs (so jobs/s = 1000 / ms/job); the median of the rounds is \
+         reported, min and max beside it. CPU columns: the CPU time of the process running the jobs (the \
+         manager, the Python interpreter, the floor's threads) and of its children (the fake CLIs), per job. \
+         `c3/…`, `c2/…`: concurrency 3 and 2; `big0/…`, `big2048/…`: item 2 without and with 2 GB resident.\n\n\
+         | configuration | ms/job (median) | min | max | jobs/s | runner CPU ms/job | CLI CPU ms/job | rounds |\n\
+         |---|---|---|---|---|---|---|---|\n",
+    );
+    for (k, r) in summ {
+        match r {
+            Ok(x) => s.push_str(&format!(
+                "| {k} | {:.3} | {:.3} | {:.3} | {:.0} | {:.3} | {:.3} | {} |\n",
+                x.ms,
+                x.min,
+                x.max,
+                x.rate(),
+                x.self_cpu_ms,
+                x.children_cpu_ms,
+                x.rounds
+            )),
+            Err(e) => s.push_str(&format!(
+                "| {k} | n/a: {} | | | | | | 0 |\n",
+                one_line(e, 200).replace('|', "\\|")
+            )),
+        }
+    }
+    s.push('\n');
+    s
+}
+
+pub(crate) fn item3(rep: &mut Report, opts: &Opts, plan: &Plan) {
+    let mb = plan.stream_mb;
+    progress(&format!("item 3: one job printing {mb} MB of stream-json"));
+    let stream = child(opts, &Task::Stream { mb }).and_then(|v| {
+        serde_json::from_value::<StreamResult>(v).map_err(|e| format!("bad result: {e}"))
+    });
+    let floor = child(opts, &Task::PipeFloor { mb }).and_then(|v| {
+        serde_json::from_value::<PipeFloorResult>(v).map_err(|e| format!("bad result: {e}"))
+    });
+    let bench = format!("3. one job printing {mb} MB of stream-json: manager CPU");
+    let rss_bench = format!("3. {mb} MB stream: manager peak RSS growth (VmHWM)");
+    let mut detail = format!("#### Item 3: a {mb} MB stream\n\n");
+    match stream {
+        Ok(s) if s.state == "succeeded" => {
+            let cpu = s.cpu_user_s + s.cpu_sys_s;
+            let per100 = cpu * 100.0 / mb as f64;
+            let rate = mb as f64 / cpu;
+            rep.row(
+                bench,
+                format!("{per100:.3} CPU s per 100 MB = {rate:.0} MB/s per core"),
+                "≥ 300 MB/s per core",
+                Met::of(rate >= 300.0),
+            );
+            let growth = s.hwm_after.saturating_sub(s.hwm_before) as f64 / 1048576.0;
+            rep.row(
+                rss_bench,
+                format!(
+                    "{growth:.1} MB (VmHWM {:.1} → {:.1} MB)",
+                    s.hwm_before as f64 / 1048576.0,
+                    s.hwm_after as f64 / 1048576.0
+                ),
+                "< 16 MB",
+                Met::of(growth < 16.0),
+            );
+            rep.row(
+                format!("3. {mb} MB stream: wall time, submit → wait"),
+                format!("{:.2} s = {:.0} MB/s", s.wall_s, mb as f64 / s.wall_s),
+                "-",
+                Met::Info,
+            );
+            detail.push_str(&format!(
+                "Manager (isolation off, memory store): wall {:.2} s; CPU user {:.2} s + sys {:.2} s = {:.2} s; \
+                 VmHWM {} → {} KiB, VmRSS {} → {} KiB; stdout.log {} bytes; outcome {}. \
+                 The CLI printed {} lines; the memory store kept {} events of the job, the largest gap in \
+                 their sequence numbers being {} (events written to the store every `event_flush_interval`, \
+                 500 ms, from the in-memory log of `event_buffer`, 10 000, events).\n\n",
+                s.wall_s,
+                s.cpu_user_s,
+                s.cpu_sys_s,
+                cpu,
+                s.hwm_before / 1024,
+                s.hwm_after / 1024,
+                s.rss_before / 1024,
+                s.rss_after / 1024,
+                s.lines_logged,
+                s.state,
+                s.stream_lines,
+                s.events_stored,
+                s.max_seq_gap
+            ));
+        }
+        Ok(s) => {
+            let why = format!("the job ended {}: {}", s.state, s.error.unwrap_or_default());
+            rep.na(bench, &why, "≥ 300 MB/s per core");
+            rep.na(rss_bench, &why, "< 16 MB");
+        }
+        Err(e) => {
+            rep.na(bench, &e, "≥ 300 MB/s per core");
+            rep.na(rss_bench, &e, "< 16 MB");
+        }
+    }
+    match floor {
+        Ok(f) => {
+            let mbs = f.bytes as f64 / 1048576.0;
+            rep.row(
+                format!("3. {mb} MB stream: bare pipe read into a 256 KiB buffer (floor)"),
+                format!(
+                    "{:.3} CPU s per 100 MB, {:.2} s wall",
+                    f.cpu_s * 100.0 / mbs,
+                    f.wall_s
+                ),
+                "floor",
+                Met::Info,
+            );
+            detail.push_str(&format!(
+                "Floor: read(2) of the same output into a 256 KiB buffer: {} bytes, CPU {:.3} s, wall {:.2} s.\n\n",
+                f.bytes, f.cpu_s, f.wall_s
+            ));
+        }
+        Err(e) => rep.na(
+            format!("3. {mb} MB stream: bare pipe read (floor)"),
+            &e,
+            "floor",
+        ),
+    }
+    rep.details.push(detail);
+}
+
+pub(crate) fn item4(rep: &mut Report, opts: &Opts, plan: &Plan) {
+    let mut detail = String::from("#### Item 4: queue scale\n\n");
+    for (store, n) in [
+        (Store::Memory, plan.queue_memory),
+        (Store::Sqlite, plan.queue_sqlite),
+    ] {
+        progress(&format!("item 4: {n} jobs queued, {} store", store.label()));
+        let r = child(
+            opts,
+            &Task::Queue {
+                store,
+                jobs: n,
+                max_s: plan.queue_max_s,
+            },
+        )
+        .and_then(|v| {
+            serde_json::from_value::<QueueResult>(v).map_err(|e| format!("bad result: {e}"))
+        });
+        let queued = r.as_ref().map(|q| q.jobs).unwrap_or(n);
+        let bench = if queued < n {
+            format!(
+                "4. {queued} queued jobs (of {n}: {:.0} s cap), {} store",
+                plan.queue_max_s,
+                store.label()
+            )
+        } else {
+            format!("4. {n} queued jobs, {} store", store.label())
+        };
+        match r {
+            Ok(q) if q.error.is_none() && q.jobs > 0 => {
+                let rate = q.jobs as f64 / q.submit_s;
+                let per = q.rss_after.saturating_sub(q.rss_before) as f64 / q.jobs as f64;
+                rep.row(
+                    format!("{bench}: submit rate"),
+                    format!("{rate:.0} jobs/s"),
+                    "-",
+                    Met::Info,
+                );
+                if !q.shutdown_done {
+                    rep.row(
+                        format!("{bench}: shutdown(200 ms drain) with the queue full"),
+                        format!("did not return in {:.0} s (cut off)", q.shutdown_s),
+                        "-",
+                        Met::Info,
+                    );
+                }
+                rep.row(
+                    format!("{bench}: manager RSS per queued job"),
+                    format!(
+                        "{:.2} KB (RSS +{:.1} MB)",
+                        per / 1024.0,
+                        (q.rss_after.saturating_sub(q.rss_before)) as f64 / 1048576.0
+                    ),
+                    "< 2 KB",
+                    Met::of(per < 2048.0),
+                );
+                detail.push_str(&format!(
+                    "{} store: {} jobs submitted in {:.2} s; VmRSS {} → {} KiB; shutdown {:.2} s{}. \
+                     (`size_of::<JobSpec>()` = {} bytes, `size_of::<JobInfo>()` = {} bytes.)\n\n",
+                    store.label(),
+                    q.jobs,
+                    q.submit_s,
+                    q.rss_before / 1024,
+                    q.rss_after / 1024,
+                    q.shutdown_s,
+                    if q.shutdown_done { "" } else { " (cut off: it had not returned)" },
+                    q.spec_size,
+                    q.info_size
+                ));
+            }
+            Ok(q) => {
+                let e = q.error.unwrap_or_else(|| "no job queued".into());
+                rep.na(format!("{bench}: submit rate"), &e, "-");
+                rep.na(format!("{bench}: manager RSS per queued job"), &e, "< 2 KB");
+            }
+            Err(e) => {
+                rep.na(format!("{bench}: submit rate"), &e, "-");
+                rep.na(format!("{bench}: manager RSS per queued job"), &e, "< 2 KB");
+            }
+        }
+    }
+    rep.details.push(detail);
+}
+
+pub(crate) fn item5(rep: &mut Report, opts: &Opts, plan: &Plan) {
+    let data =
+        std::env::temp_dir().join(format!("claude-jobs-bench-{}-bindings", std::process::id()));
+    let python = opts.prepared("python");
+    let node = opts.prepared("node");
+    let script_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("bindings");
+    let (jobs, warmup) = (plan.seq_jobs.to_string(), plan.seq_warmup.to_string());
+    let mut rust: BTreeMap<&str, Vec<Result<BatchResult, String>>> = BTreeMap::new();
+    let mut py = Vec::new();
+    let mut js = Vec::new();
+    let mut node_store = String::from("memory");
+    for round in 0..plan.rounds {
+        progress(&format!(
+            "item 5, round {}/{}: submit → wait, sequential",
+            round + 1,
+            plan.rounds
+        ));
+        for store in [Store::Memory, Store::Sqlite] {
+            let task = Task::Sequential {
+                jobs: plan.seq_jobs,
+                warmup: plan.seq_warmup,
+                store,
+            };
+            rust.entry(store.label())
+                .or_default()
+                .push(batch(child(opts, &task)));
+        }
+        if let Ok(interp) = &python {
+            let _ = std::fs::remove_dir_all(&data);
+            py.push(batch(run_json(
+                Command::new(interp)
+                    .arg(script_dir.join("python_bench.py"))
+                    .arg("--claude-bin")
+                    .arg(&opts.fake)
+                    .arg("--data-dir")
+                    .arg(&data)
+                    .args(["--jobs", &jobs, "--warmup", &warmup]),
+            )));
+        }
+        if let Ok(pkg) = &node {
+            let _ = std::fs::remove_dir_all(&data);
+            let v = run_json(
+                Command::new("node")
+                    .arg(script_dir.join("node_bench.js"))
+                    .args(["--pkg", pkg])
+                    .arg("--claude-bin")
+                    .arg(&opts.fake)
+                    .arg("--data-dir")
+                    .arg(&data)
+                    .args(["--jobs", &jobs, "--warmup", &warmup]),
+            );
+            if let Some(s) = v
+                .as_ref()
+                .ok()
+                .and_then(|v| v.get("store"))
+                .and_then(Value::as_str)
+            {
+                node_store = s.to_string();
+            }
+            js.push(batch(v));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&data);
+    let goal = "< 0.3 ms added";
+    let r_mem = summarize(rust.get("memory").map(Vec::as_slice).unwrap_or(&[]));
+    let r_sql = summarize(rust.get("SQLite").map(Vec::as_slice).unwrap_or(&[]));
+    let bench = |who: &str| {
+        format!(
+            "5. {} trivial jobs, submit → wait one at a time: {who}",
+            plan.seq_jobs
+        )
+    };
+    for (label, r) in [
+        ("Rust, memory store", &r_mem),
+        ("Rust, SQLite store", &r_sql),
+    ] {
+        match r {
+            Ok(s) => rep.row(
+                bench(label),
+                format!("{:.3} ms/job", s.ms),
+                "reference",
+                Met::Info,
+            ),
+            Err(e) => rep.na(bench(label), e, "reference"),
+        }
+    }
+    let mut binding = |who: &str,
+                       prepared: &Result<String, String>,
+                       runs: &[Result<BatchResult, String>],
+                       reference: &Result<Summ, String>| {
+        let b = bench(who);
+        let s = match prepared {
+            Err(e) => return rep.na(b, e, goal),
+            Ok(_) => summarize(runs),
+        };
+        match (s.as_ref(), reference) {
+            (Ok(s), Ok(r)) => {
+                let added = s.ms - r.ms;
+                rep.row(
+                    b,
+                    format!("{:.3} ms/job = {added:+.3} ms vs Rust", s.ms),
+                    goal,
+                    Met::of(added < 0.3),
+                );
+            }
+            (Err(e), _) | (_, Err(e)) => rep.na(b, e, goal),
+        }
+    };
+    binding("Python binding (memory store)", &python, &py, &r_mem);
+    let node_ref = if node_store == "memory" {
+        &r_mem
+    } else {
+        &r_sql
+    };
+    let node_label = if node_store == "memory" {
+        "Node binding (memory store)".to_string()
+    } else {
+        "Node binding (its default store; it takes no storeUrl)".to_string()
+    };
+    binding(&node_label, &node, &js, node_ref);
+}
+
+pub(crate) fn item6(rep: &mut Report, opts: &Opts, plan: &Plan) {
+    let bench = |w: &str| {
+        format!(
+            "6. real Claude CLI vs the mock API ({} runs): {w}",
+            plan.real_runs
+        )
+    };
+    let bin = match opts.prepared("claude") {
+        Ok(b) => PathBuf::from(b),
+        Err(e) => {
+            rep.na(bench("direct"), &e, "-");
+            return;
+        }
+    };
+    progress(&format!(
+        "item 6: the real CLI ({}), {} runs each way",
+        bin.display(),
+        plan.real_runs
+    ));
+    let r = child(
+        opts,
+        &Task::RealCli {
+            bin: bin.clone(),
+            runs: plan.real_runs,
+        },
+    )
+    .and_then(|v| {
+        serde_json::from_value::<RealCliResult>(v).map_err(|e| format!("bad result: {e}"))
+    });
+    let r = match r {
+        Ok(r) if r.error.is_none() && !r.direct.is_empty() => r,
+        Ok(r) => {
+            return rep.na(
+                bench("direct"),
+                &r.error.unwrap_or_else(|| "no run".into()),
+                "-",
+            )
+        }
+        Err(e) => return rep.na(bench("direct"), &e, "-"),
+    };
+    let (d, dsd) = mean_sd(&r.direct);
+    rep.row(
+        bench("direct (prompt on stdin, same env)"),
+        format!("{:.3} s ± {:.3}", d, dsd),
+        "-",
+        Met::Info,
+    );
+    for (label, v) in [
+        ("through the manager, isolation off", &r.manager_off),
+        ("through the manager, cgroups", &r.manager_cgroups),
+    ] {
+        let (m, sd) = mean_sd(v);
+        let extra = m - d;
+        rep.row(
+            bench(label),
+            format!(
+                "{m:.3} s ± {sd:.3}: {:+.1} ms = {:+.2} % of the run",
+                extra * 1000.0,
+                extra / d * 100.0
+            ),
+            "- (report)",
+            Met::Info,
+        );
+    }
+    rep.details.push(format!(
+        "#### Item 6: the real CLI\n\nWall seconds per run (after one unrecorded warm-up round; the order rotates each round):\n\n\
+         - direct: {:?}\n- manager, isolation off: {:?}\n- manager, cgroups (memory 2 GiB, pids 512, no CPU cap): {:?}\n",
+        r.direct.iter().map(|x| (x * 1000.0).round() / 1000.0).collect::<Vec<_>>(),
+        r.manager_off.iter().map(|x| (x * 1000.0).round() / 1000.0).collect::<Vec<_>>(),
+        r.manager_cgroups.iter().map(|x| (x * 1000.0).round() / 1000.0).collect::<Vec<_>>(),
+    ));
+}

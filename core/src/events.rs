@@ -35,7 +35,11 @@ pub enum JobEvent {
     /// Accepted and waiting for a slot.
     Queued { priority: i32 },
     /// The CLI process started.
-    Started { pid: u32, isolation: IsolationKind, attempt: u32 },
+    Started {
+        pid: u32,
+        isolation: IsolationKind,
+        attempt: u32,
+    },
     /// The CLI's `system/init` message.
     Init {
         session_id: Option<String>,
@@ -46,9 +50,17 @@ pub enum JobEvent {
     /// Text from the assistant.
     AssistantText { text: String },
     /// The assistant called a tool.
-    ToolUse { id: Option<String>, name: String, input: serde_json::Value },
+    ToolUse {
+        id: Option<String>,
+        name: String,
+        input: serde_json::Value,
+    },
     /// A tool's result came back.
-    ToolResult { tool_use_id: Option<String>, is_error: bool, content: String },
+    ToolResult {
+        tool_use_id: Option<String>,
+        is_error: bool,
+        content: String,
+    },
     /// The CLI retries an API call.
     ApiRetry {
         attempt: u32,
@@ -58,7 +70,11 @@ pub enum JobEvent {
         error: Option<String>,
     },
     /// A rate-limit notice from the API.
-    RateLimit { status: String, resets_at: Option<i64>, limit_type: Option<String> },
+    RateLimit {
+        status: String,
+        resets_at: Option<i64>,
+        limit_type: Option<String>,
+    },
     /// The CLI's final result message.
     Result {
         is_error: bool,
@@ -81,14 +97,25 @@ pub enum JobEvent {
     /// The manager is stopping the job.
     Stopping { reason: String },
     /// The job reached a final state.
-    Finished { state: JobState, error: Option<String> },
+    Finished {
+        state: JobState,
+        error: Option<String>,
+    },
     /// Something odd that did not stop the job.
     Warning { kind: WarningKind, message: String },
     /// The attempt ended in a way worth another try: the job is queued
     /// again, to start after `delay_ms` (`attempt` is the one that ended).
-    Retrying { attempt: u32, delay_ms: u64, error: Option<String>, counts_as_attempt: bool },
+    Retrying {
+        attempt: u32,
+        delay_ms: u64,
+        error: Option<String>,
+        counts_as_attempt: bool,
+    },
     /// A stream-json message of a type this version does not know, as printed.
-    Other { message_type: String, raw: serde_json::Value },
+    Other {
+        message_type: String,
+        raw: serde_json::Value,
+    },
 }
 
 /// An event with its sequence number (from 1) and time (Unix ms).
@@ -173,7 +200,11 @@ impl EventLog {
     /// Events held after `seq`, oldest first (to persist them in batches).
     pub(crate) fn since(&self, seq: u64) -> Vec<EventRecord> {
         let g = self.inner.lock().unwrap();
-        g.events.iter().filter(|r| r.seq > seq).map(|r| (**r).clone()).collect()
+        g.events
+            .iter()
+            .filter(|r| r.seq > seq)
+            .map(|r| (**r).clone())
+            .collect()
     }
 
     /// The sequence number of the last event (0 before the first).
@@ -184,7 +215,10 @@ impl EventLog {
     /// True when the last event held is `finished`.
     pub(crate) fn ends_finished(&self) -> bool {
         let g = self.inner.lock().unwrap();
-        matches!(g.events.back().map(|r| &r.event), Some(JobEvent::Finished { .. }))
+        matches!(
+            g.events.back().map(|r| &r.event),
+            Some(JobEvent::Finished { .. })
+        )
     }
 
     /// Appends an event recorded elsewhere (another node), keeping its
@@ -206,7 +240,13 @@ impl EventLog {
 
     /// All events held, oldest first.
     pub(crate) fn snapshot(&self) -> Vec<EventRecord> {
-        self.inner.lock().unwrap().events.iter().map(|r| (**r).clone()).collect()
+        self.inner
+            .lock()
+            .unwrap()
+            .events
+            .iter()
+            .map(|r| (**r).clone())
+            .collect()
     }
 
     fn get_from(&self, seq: u64) -> Poll {
@@ -296,7 +336,10 @@ mod tests {
         let log = Arc::new(EventLog::new(100));
         log.push(JobEvent::Queued { priority: 0 });
         let mut late = EventStream::new(log.clone(), 0);
-        assert!(matches!(late.next().await.unwrap().event, JobEvent::Queued { .. }));
+        assert!(matches!(
+            late.next().await.unwrap().event,
+            JobEvent::Queued { .. }
+        ));
         let l2 = log.clone();
         let h = tokio::spawn(async move {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;

@@ -74,8 +74,13 @@ pub use events::{EventRecord, EventStream, JobEvent, WarningKind};
 pub use host::{available_memory, cpu_count};
 pub use isolation::IsolationMode;
 pub use job::Job;
-pub use limits::{auto_concurrency, parse_duration, parse_size, Concurrency, ResourceLimits, MIN_MEMORY_BYTES};
-pub use manager::{JobManager, JobManagerBuilder, RecoveryPolicy, RetentionPolicy, StoreHealth};
+pub use limits::{
+    auto_concurrency, parse_duration, parse_size, Concurrency, ResourceLimits, MIN_MEMORY_BYTES,
+};
+pub use manager::{
+    CpuBudget, JobManager, JobManagerBuilder, MemoryBudget, RecoveryPolicy, RetentionPolicy,
+    StoreHealth, MEMORY_RESERVE_BYTES,
+};
 pub use spec::{JobSpec, JobSpecBuilder, RunAs};
 pub use state::{IsolationKind, JobInfo, JobResult, JobState, ResourceStats, Usage};
 pub use templates::{OutputSpec, Template, TemplateSet};

@@ -65,7 +65,10 @@ impl ResourceLimits {
     pub fn validate(&self, host_cpus: f64) -> Result<()> {
         if let Some(c) = self.cpus {
             if !c.is_finite() || c <= 0.0 {
-                return Err(Error::invalid("cpus", format!("must be a positive number of cores, got {c}")));
+                return Err(Error::invalid(
+                    "cpus",
+                    format!("must be a positive number of cores, got {c}"),
+                ));
             }
             if c > host_cpus {
                 return Err(Error::invalid(
@@ -113,7 +116,11 @@ pub fn parse_size(s: &str) -> std::result::Result<u64, String> {
         "m" | "mb" | "mib" => 1 << 20,
         "g" | "gb" | "gib" => 1 << 30,
         "t" | "tb" | "tib" => 1 << 40,
-        other => return Err(format!("unknown size unit {other:?} in {s:?} (use K, M, G or T)")),
+        other => {
+            return Err(format!(
+                "unknown size unit {other:?} in {s:?} (use K, M, G or T)"
+            ))
+        }
     };
     let bytes = value * mult as f64;
     if !bytes.is_finite() || bytes >= u64::MAX as f64 {
@@ -210,13 +217,25 @@ mod tests {
 
     #[test]
     fn limits_validation_names_the_field() {
-        let e = ResourceLimits::default().with_cpus(0.0).validate(2.0).unwrap_err();
+        let e = ResourceLimits::default()
+            .with_cpus(0.0)
+            .validate(2.0)
+            .unwrap_err();
         assert_eq!(e.field(), Some("cpus"));
-        let e = ResourceLimits::default().with_cpus(3.0).validate(2.0).unwrap_err();
+        let e = ResourceLimits::default()
+            .with_cpus(3.0)
+            .validate(2.0)
+            .unwrap_err();
         assert_eq!(e.field(), Some("cpus"));
-        let e = ResourceLimits::default().with_memory(1 << 20).validate(2.0).unwrap_err();
+        let e = ResourceLimits::default()
+            .with_memory(1 << 20)
+            .validate(2.0)
+            .unwrap_err();
         assert_eq!(e.field(), Some("memory"));
-        let e = ResourceLimits::default().with_pids(0).validate(2.0).unwrap_err();
+        let e = ResourceLimits::default()
+            .with_pids(0)
+            .validate(2.0)
+            .unwrap_err();
         assert_eq!(e.field(), Some("pids"));
     }
 }

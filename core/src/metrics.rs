@@ -36,12 +36,21 @@ struct TokenLabel {
 type FloatCounter = Counter<f64, std::sync::atomic::AtomicU64>;
 
 fn duration_histogram() -> Histogram {
-    Histogram::new([1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0].into_iter())
+    Histogram::new(
+        [
+            1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0,
+        ]
+        .into_iter(),
+    )
 }
 
 fn memory_histogram() -> Histogram {
     let mib = (1u64 << 20) as f64;
-    Histogram::new([64.0, 128.0, 256.0, 512.0, 800.0, 1024.0, 2048.0, 4096.0].map(|m| m * mib).into_iter())
+    Histogram::new(
+        [64.0, 128.0, 256.0, 512.0, 800.0, 1024.0, 2048.0, 4096.0]
+            .map(|m| m * mib)
+            .into_iter(),
+    )
 }
 
 fn template_of(i: &JobInfo) -> String {
@@ -52,37 +61,79 @@ fn template_of(i: &JobInfo) -> String {
 pub(crate) fn render(jobs: &[JobInfo], running_here: usize, max_concurrent: usize) -> String {
     let mut reg = Registry::with_prefix("claude_jobs");
     let by_state = Family::<StateLabel, Gauge>::default();
-    reg.register("jobs", "Jobs known to the store, by state", by_state.clone());
+    reg.register(
+        "jobs",
+        "Jobs known to the store, by state",
+        by_state.clone(),
+    );
     let queue = Gauge::<i64>::default();
     reg.register("queue_length", "Jobs waiting to run", queue.clone());
     let running = Gauge::<i64>::default();
-    reg.register("running_jobs", "Jobs running in this manager", running.clone());
+    reg.register(
+        "running_jobs",
+        "Jobs running in this manager",
+        running.clone(),
+    );
     let max = Gauge::<i64>::default();
-    reg.register("max_concurrent", "The concurrency limit of this manager", max.clone());
-    let duration = Family::<TemplateLabel, Histogram>::new_with_constructor(duration_histogram as fn() -> Histogram);
-    reg.register("job_duration_seconds", "Run time of finished jobs", duration.clone());
+    reg.register(
+        "max_concurrent",
+        "The concurrency limit of this manager",
+        max.clone(),
+    );
+    let duration = Family::<TemplateLabel, Histogram>::new_with_constructor(
+        duration_histogram as fn() -> Histogram,
+    );
+    reg.register(
+        "job_duration_seconds",
+        "Run time of finished jobs",
+        duration.clone(),
+    );
     let cost = Family::<TemplateLabel, FloatCounter>::default();
-    reg.register("cost_usd", "Cost of finished jobs as the CLI estimates it", cost.clone());
+    reg.register(
+        "cost_usd",
+        "Cost of finished jobs as the CLI estimates it",
+        cost.clone(),
+    );
     let tokens = Family::<TokenLabel, Counter>::default();
     reg.register("tokens", "Tokens used by finished jobs", tokens.clone());
-    let peak = Family::<TemplateLabel, Histogram>::new_with_constructor(memory_histogram as fn() -> Histogram);
-    reg.register("peak_memory_bytes", "Peak memory of finished jobs' cgroups", peak.clone());
+    let peak = Family::<TemplateLabel, Histogram>::new_with_constructor(
+        memory_histogram as fn() -> Histogram,
+    );
+    reg.register(
+        "peak_memory_bytes",
+        "Peak memory of finished jobs' cgroups",
+        peak.clone(),
+    );
     let cpu = Family::<TemplateLabel, FloatCounter>::default();
     reg.register("cpu_seconds", "CPU time of finished jobs", cpu.clone());
     let oom = Counter::<u64>::default();
-    reg.register("oom_kills", "Jobs killed by the kernel at their memory cap", oom.clone());
+    reg.register(
+        "oom_kills",
+        "Jobs killed by the kernel at their memory cap",
+        oom.clone(),
+    );
     let cgroup_failures = Counter::<u64>::default();
-    reg.register("cgroup_failures", "Jobs whose cgroup could not be made or checked", cgroup_failures.clone());
+    reg.register(
+        "cgroup_failures",
+        "Jobs whose cgroup could not be made or checked",
+        cgroup_failures.clone(),
+    );
 
     for s in JobState::ALL {
         let n = jobs.iter().filter(|j| j.state == s).count() as i64;
-        by_state.get_or_create(&StateLabel { state: s.as_str().into() }).set(n);
+        by_state
+            .get_or_create(&StateLabel {
+                state: s.as_str().into(),
+            })
+            .set(n);
     }
     queue.set(jobs.iter().filter(|j| j.state == JobState::Queued).count() as i64);
     running.set(running_here as i64);
     max.set(max_concurrent as i64);
     for j in jobs.iter().filter(|j| j.state.is_final()) {
-        let t = TemplateLabel { template: template_of(j) };
+        let t = TemplateLabel {
+            template: template_of(j),
+        };
         if let Some(ms) = j.duration_ms() {
             duration.get_or_create(&t).observe(ms as f64 / 1000.0);
         }
@@ -96,17 +147,28 @@ pub(crate) fn render(jobs: &[JobInfo], running_here: usize, max_concurrent: usiz
                 ("cache_read", u.cache_read_input_tokens),
                 ("cache_creation", u.cache_creation_input_tokens),
             ] {
-                tokens.get_or_create(&TokenLabel { template: t.template.clone(), kind: kind.into() }).inc_by(n);
+                tokens
+                    .get_or_create(&TokenLabel {
+                        template: t.template.clone(),
+                        kind: kind.into(),
+                    })
+                    .inc_by(n);
             }
         }
         if j.stats.peak_memory_bytes > 0 {
-            peak.get_or_create(&t).observe(j.stats.peak_memory_bytes as f64);
+            peak.get_or_create(&t)
+                .observe(j.stats.peak_memory_bytes as f64);
         }
-        cpu.get_or_create(&t).inc_by(j.stats.cpu_usage_usec as f64 / 1e6);
+        cpu.get_or_create(&t)
+            .inc_by(j.stats.cpu_usage_usec as f64 / 1e6);
         if j.state == JobState::OomKilled {
             oom.inc();
         }
-        if j.error.as_deref().map(|e| e.contains("cgroup isolation")).unwrap_or(false) {
+        if j.error
+            .as_deref()
+            .map(|e| e.contains("cgroup isolation"))
+            .unwrap_or(false)
+        {
             cgroup_failures.inc();
         }
     }

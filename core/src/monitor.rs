@@ -67,7 +67,11 @@ impl PressureWatch {
         if self.ticks < TICKS_BEFORE_WARNING {
             return None;
         }
-        if self.last_warning.map(|t| now - t < WARNING_INTERVAL).unwrap_or(false) {
+        if self
+            .last_warning
+            .map(|t| now - t < WARNING_INTERVAL)
+            .unwrap_or(false)
+        {
             return None;
         }
         self.last_warning = Some(now);
@@ -92,7 +96,13 @@ mod tests {
     use super::*;
 
     fn sample(bytes: u64, hits: u64) -> Sample {
-        Sample { memory_bytes: bytes, memory_cap_hits: hits, refaults: 0, pressure_avg10: None, processes: 3 }
+        Sample {
+            memory_bytes: bytes,
+            memory_cap_hits: hits,
+            refaults: 0,
+            pressure_avg10: None,
+            processes: 3,
+        }
     }
 
     #[test]
@@ -113,9 +123,21 @@ mod tests {
     fn refaults_count_as_thrashing() {
         let mut w = PressureWatch::new(Some(100));
         let t = Instant::now();
-        let s = |r| Sample { memory_bytes: 10, memory_cap_hits: 0, refaults: r, pressure_avg10: None, processes: 1 };
+        let s = |r| Sample {
+            memory_bytes: 10,
+            memory_cap_hits: 0,
+            refaults: r,
+            pressure_avg10: None,
+            processes: 1,
+        };
         assert!(w.observe(s(0), t).is_none());
         assert!(w.observe(s(10_000), t).is_none());
-        assert!(matches!(w.observe(s(20_000), t), Some(JobEvent::MemoryPressure { refaults: 10_000, .. })));
+        assert!(matches!(
+            w.observe(s(20_000), t),
+            Some(JobEvent::MemoryPressure {
+                refaults: 10_000,
+                ..
+            })
+        ));
     }
 }

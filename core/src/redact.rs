@@ -69,7 +69,10 @@ mod tests {
     fn masks_every_occurrence() {
         let env = [("ANTHROPIC_API_KEY".to_string(), "sk-secret-123".to_string())];
         let r = Redactor::from_env(env.iter().map(|(a, b)| (a, b)));
-        assert_eq!(r.text("a sk-secret-123 b sk-secret-123"), "a [REDACTED] b [REDACTED]");
+        assert_eq!(
+            r.text("a sk-secret-123 b sk-secret-123"),
+            "a [REDACTED] b [REDACTED]"
+        );
         assert_eq!(r.text("clean"), "clean");
     }
 }

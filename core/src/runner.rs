@@ -16,7 +16,7 @@ use crate::claude::command;
 use crate::claude::lines::{Frame, LineReader};
 use crate::claude::stream::{parse_line, StreamState};
 use crate::events::{JobEvent, WarningKind};
-use crate::isolation::{Isolator, IsolationMode, JobGroup};
+use crate::isolation::{IsolationMode, Isolator, JobGroup};
 use crate::job::{JobShared, StopReason};
 use crate::manager::Config;
 use crate::monitor::PressureWatch;
@@ -58,7 +58,10 @@ impl Stop {
             Stop::Shutdown => "the manager is shutting down".into(),
             Stop::LeaseLost => "this node lost the job's lease (another node may run it)".into(),
             Stop::Timeout(d) => format!("timed out after {}", humantime::format_duration(*d)),
-            Stop::Idle(d) => format!("no output for {} (idle timeout)", humantime::format_duration(*d)),
+            Stop::Idle(d) => format!(
+                "no output for {} (idle timeout)",
+                humantime::format_duration(*d)
+            ),
             Stop::AfterResult => "the CLI printed its result but did not exit".into(),
             Stop::Pressure(d) => format!(
                 "stopped after {} under memory pressure",
@@ -106,14 +109,23 @@ pub(crate) async fn run(ctx: RunContext) -> JobInfo {
         },
         (IsolationMode::Required, None) => {
             let why = ctx.isolation_error.clone().unwrap_or_default();
-            return failed(info, format!("cgroup isolation is required but unavailable: {why}"));
+            return failed(
+                info,
+                format!("cgroup isolation is required but unavailable: {why}"),
+            );
         }
         (IsolationMode::Auto, None) => {
-            warn_uncapped(&shared, ctx.isolation_error.as_deref().unwrap_or("unavailable"));
+            warn_uncapped(
+                &shared,
+                ctx.isolation_error.as_deref().unwrap_or("unavailable"),
+            );
             None
         }
     };
-    info.isolation = group.as_ref().map(|g| g.kind()).unwrap_or(IsolationKind::None);
+    info.isolation = group
+        .as_ref()
+        .map(|g| g.kind())
+        .unwrap_or(IsolationKind::None);
 
     // 2. The process, inside the cgroup before exec.
     let env = command::env(
@@ -147,7 +159,10 @@ pub(crate) async fn run(ctx: RunContext) -> JobInfo {
                     "cannot start the Claude CLI {}: permission denied",
                     cfg.claude_bin.display()
                 ),
-                _ => format!("cannot start the Claude CLI {}: {e}", cfg.claude_bin.display()),
+                _ => format!(
+                    "cannot start the Claude CLI {}: {e}",
+                    cfg.claude_bin.display()
+                ),
             };
             return failed(info, redactor.text(&msg));
         }
@@ -243,7 +258,9 @@ pub(crate) async fn run(ctx: RunContext) -> JobInfo {
 
     // 5. Stop: SIGTERM to the process group, a grace period, then kill the tree.
     if let (Some(reason), None) = (&stop, exit) {
-        shared.emit(JobEvent::Stopping { reason: reason.describe() });
+        shared.emit(JobEvent::Stopping {
+            reason: reason.describe(),
+        });
         tracing::info!(job_id = %shared.id, reason = %reason.describe(), "stopping job");
         process::signal_group(pid, libc::SIGTERM);
         exit = match timeout(cfg.kill_grace, child.wait()).await {
@@ -302,12 +319,21 @@ pub(crate) async fn run(ctx: RunContext) -> JobInfo {
     info.error = error.map(|e| redactor.text(&e));
     if info.state == JobState::Succeeded {
         if let Some(out) = &spec.output {
-            match collect_output(&cfg.data_dir, &dirs.work, out, &shared.id, info.result.as_deref()) {
+            match collect_output(
+                &cfg.data_dir,
+                &dirs.work,
+                out,
+                &shared.id,
+                info.result.as_deref(),
+            ) {
                 Ok((path, from_text)) => {
                     if from_text {
                         shared.emit(JobEvent::Warning {
                             kind: WarningKind::Other,
-                            message: format!("the job did not write {}; its result text was saved instead", out.file),
+                            message: format!(
+                                "the job did not write {}; its result text was saved instead",
+                                out.file
+                            ),
                         });
                     }
                     info.outputs.push(path);
@@ -334,7 +360,8 @@ fn collect_output(
 ) -> Result<(PathBuf, bool), String> {
     use crate::templates::safe_file_name;
     let folder = data_dir.join(safe_file_name(&out.folder));
-    std::fs::create_dir_all(&folder).map_err(|e| format!("cannot create {}: {e}", folder.display()))?;
+    std::fs::create_dir_all(&folder)
+        .map_err(|e| format!("cannot create {}: {e}", folder.display()))?;
     let name = safe_file_name(out.name.as_deref().unwrap_or(&out.file));
     let mut dest = folder.join(&name);
     if dest.exists() {
@@ -354,10 +381,14 @@ fn collect_output(
     }
     match result {
         Some(text) if !text.trim().is_empty() => {
-            std::fs::write(&dest, text).map_err(|e| format!("cannot write {}: {e}", dest.display()))?;
+            std::fs::write(&dest, text)
+                .map_err(|e| format!("cannot write {}: {e}", dest.display()))?;
             Ok((dest, true))
         }
-        _ => Err(format!("the job wrote no {} and returned no text", out.file)),
+        _ => Err(format!(
+            "the job wrote no {} and returned no text",
+            out.file
+        )),
     }
 }
 
@@ -384,14 +415,23 @@ fn decide(
     match stop {
         Some(Stop::Cancel(r)) => return (JobState::Cancelled, Some(r.clone())),
         Some(Stop::Shutdown) => {
-            return (JobState::Interrupted, Some("the manager shut down while the job ran".into()))
+            return (
+                JobState::Interrupted,
+                Some("the manager shut down while the job ran".into()),
+            )
         }
         Some(s @ Stop::LeaseLost) => return (JobState::Interrupted, Some(s.describe())),
         Some(s @ (Stop::Timeout(_) | Stop::Idle(_))) => {
-            return (JobState::TimedOut, Some(format!("{}{}", s.describe(), pressure_note())))
+            return (
+                JobState::TimedOut,
+                Some(format!("{}{}", s.describe(), pressure_note())),
+            )
         }
         Some(s @ Stop::Pressure(_)) => {
-            return (JobState::TimedOut, Some(format!("{}{}", s.describe(), pressure_note())))
+            return (
+                JobState::TimedOut,
+                Some(format!("{}{}", s.describe(), pressure_note())),
+            )
         }
         Some(Stop::AfterResult) if ok_result => return (JobState::Succeeded, None),
         _ => {}
@@ -431,7 +471,10 @@ fn decide(
                 Some(s) => format!("API error {s}: {text}"),
                 None => format!(
                     "the CLI reported an error ({}): {text}",
-                    r.subtype.clone().or(r.terminal_reason.clone()).unwrap_or_default()
+                    r.subtype
+                        .clone()
+                        .or(r.terminal_reason.clone())
+                        .unwrap_or_default()
                 ),
             }
         }

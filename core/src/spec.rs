@@ -157,17 +157,26 @@ impl JobSpec {
         }
         for a in &self.extra_args {
             if a.contains('\0') {
-                return Err(Error::invalid("extra_args", format!("argument {a:?} contains NUL")));
+                return Err(Error::invalid(
+                    "extra_args",
+                    format!("argument {a:?} contains NUL"),
+                ));
             }
         }
         for t in &self.allowed_tools {
             if t.contains('\0') || t.trim().is_empty() {
-                return Err(Error::invalid("allowed_tools", format!("bad tool name {t:?}")));
+                return Err(Error::invalid(
+                    "allowed_tools",
+                    format!("bad tool name {t:?}"),
+                ));
             }
         }
         if let Some(m) = &self.model {
             if m.contains('\0') || m.trim().is_empty() {
-                return Err(Error::invalid("model", "must be a non-empty name without NUL"));
+                return Err(Error::invalid(
+                    "model",
+                    "must be a non-empty name without NUL",
+                ));
             }
         }
         if self.timeout == Some(Duration::ZERO) {
@@ -184,7 +193,10 @@ impl JobSpec {
         }
         if let Some(b) = self.max_budget_usd {
             if !b.is_finite() || b <= 0.0 {
-                return Err(Error::invalid("max_budget_usd", "must be a positive amount"));
+                return Err(Error::invalid(
+                    "max_budget_usd",
+                    "must be a positive amount",
+                ));
             }
         }
         if let Some(dir) = &self.working_dir {
@@ -199,10 +211,16 @@ impl JobSpec {
         }
         for (var, id) in &self.inputs {
             if self.template.is_none() {
-                return Err(Error::invalid("inputs", "inputs fill template variables: set a template"));
+                return Err(Error::invalid(
+                    "inputs",
+                    "inputs fill template variables: set a template",
+                ));
             }
             if !self.depends_on.contains(id) {
-                return Err(Error::invalid("inputs", format!("{var}: job {id} is not in depends_on")));
+                return Err(Error::invalid(
+                    "inputs",
+                    format!("{var}: job {id} is not in depends_on"),
+                ));
             }
         }
         Ok(())
@@ -273,7 +291,9 @@ impl JobSpecBuilder {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.spec.extra_args.extend(args.into_iter().map(Into::into));
+        self.spec
+            .extra_args
+            .extend(args.into_iter().map(Into::into));
         self
     }
     /// CPU cap in cores.

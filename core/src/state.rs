@@ -262,7 +262,10 @@ mod tests {
 
     #[test]
     fn isolation_names() {
-        assert_eq!(serde_json::to_string(&IsolationKind::CgroupV1).unwrap(), "\"cgroup-v1\"");
+        assert_eq!(
+            serde_json::to_string(&IsolationKind::CgroupV1).unwrap(),
+            "\"cgroup-v1\""
+        );
         assert_eq!(IsolationKind::None.as_str(), "none");
     }
 }

@@ -31,7 +31,10 @@ use crate::spec::JobSpec;
 
 /// The templates shipped in `instructions/`.
 const BUILT_IN: &[(&str, &str)] = &[
-    ("brand-data.md", include_str!("../../instructions/brand-data.md")),
+    (
+        "brand-data.md",
+        include_str!("../../instructions/brand-data.md"),
+    ),
     ("brief.md", include_str!("../../instructions/brief.md")),
     ("draft.md", include_str!("../../instructions/draft.md")),
 ];
@@ -113,17 +116,31 @@ impl Template {
             .strip_prefix("---\n")
             .or_else(|| text.strip_prefix("---\r\n"))
             .ok_or_else(|| err("must start with a '---' front matter block".into()))?;
-        let end = rest.find("\n---").ok_or_else(|| err("front matter has no closing '---'".into()))?;
-        let fm: FrontMatter = serde_yaml_ng::from_str(&rest[..end]).map_err(|e| err(format!("front matter: {e}")))?;
-        let body = rest[end + 4..].trim_start_matches(['-']).trim_start_matches(['\r', '\n']).to_string();
+        let end = rest
+            .find("\n---")
+            .ok_or_else(|| err("front matter has no closing '---'".into()))?;
+        let fm: FrontMatter =
+            serde_yaml_ng::from_str(&rest[..end]).map_err(|e| err(format!("front matter: {e}")))?;
+        let body = rest[end + 4..]
+            .trim_start_matches(['-'])
+            .trim_start_matches(['\r', '\n'])
+            .to_string();
         let l = fm.limits;
         let limits = crate::ResourceLimits {
             cpus: l.cpus,
-            memory: l.memory.as_deref().map(parse_size).transpose().map_err(|e| err(format!("limits.memory: {e}")))?,
+            memory: l
+                .memory
+                .as_deref()
+                .map(parse_size)
+                .transpose()
+                .map_err(|e| err(format!("limits.memory: {e}")))?,
             pids: l.pids,
         };
         let dur = |s: &Option<String>, f: &str| {
-            s.as_deref().map(parse_duration).transpose().map_err(|e| err(format!("limits.{f}: {e}")))
+            s.as_deref()
+                .map(parse_duration)
+                .transpose()
+                .map_err(|e| err(format!("limits.{f}: {e}")))
         };
         let t = Template {
             timeout: dur(&l.timeout, "timeout")?,
@@ -139,24 +156,40 @@ impl Template {
             body,
         };
         // Catch syntax errors at load time.
-        env().template_from_str(&t.body).map_err(|e| err(format!("syntax: {e}")))?;
+        env()
+            .template_from_str(&t.body)
+            .map_err(|e| err(format!("syntax: {e}")))?;
         Ok(t)
     }
 
     /// Checks `vars` against the declared variables: every required one given
     /// (or among `pending`, filled later from a dependency), none unknown.
     pub fn check_variables(&self, vars: &BTreeMap<String, String>, pending: &[&str]) -> Result<()> {
-        for name in vars.keys().map(String::as_str).chain(pending.iter().copied()) {
+        for name in vars
+            .keys()
+            .map(String::as_str)
+            .chain(pending.iter().copied())
+        {
             if !self.variables.contains_key(name) {
-                return Err(self.error(name, format!(
-                    "unknown variable {name:?} (declared: {})",
-                    self.variables.keys().cloned().collect::<Vec<_>>().join(", ")
-                )));
+                return Err(self.error(
+                    name,
+                    format!(
+                        "unknown variable {name:?} (declared: {})",
+                        self.variables
+                            .keys()
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ));
             }
         }
         for (name, v) in &self.variables {
             if v.required && !vars.contains_key(name) && !pending.contains(&name.as_str()) {
-                return Err(self.error(name, format!("missing required variable {name:?} ({})", v.description)));
+                return Err(self.error(
+                    name,
+                    format!("missing required variable {name:?} ({})", v.description),
+                ));
             }
         }
         Ok(())
@@ -250,7 +283,10 @@ pub fn safe_file_name(raw: &str) -> String {
             out.push('-');
         }
     }
-    let mut s = out.trim_start_matches(['.', '-']).trim_end_matches('-').to_string();
+    let mut s = out
+        .trim_start_matches(['.', '-'])
+        .trim_end_matches('-')
+        .to_string();
     while s.contains("..") {
         s = s.replace("..", ".");
     }
@@ -272,9 +308,12 @@ pub struct TemplateSet {
 impl TemplateSet {
     /// The built-in templates (`brand-data`, `brief`, `draft`).
     pub fn built_in() -> Self {
-        let mut set = TemplateSet { templates: BTreeMap::new() };
+        let mut set = TemplateSet {
+            templates: BTreeMap::new(),
+        };
         for (file, text) in BUILT_IN {
-            let t = Template::parse(text, &format!("built-in {file}")).expect("built-in templates parse");
+            let t = Template::parse(text, &format!("built-in {file}"))
+                .expect("built-in templates parse");
             set.templates.insert(t.name.clone(), t);
         }
         set
@@ -282,7 +321,8 @@ impl TemplateSet {
 
     /// Adds every `*.md` template of `dir`.
     pub fn add_dir(&mut self, dir: &Path) -> Result<()> {
-        let rd = std::fs::read_dir(dir).map_err(|e| Error::io(format!("templates dir {}", dir.display()), e))?;
+        let rd = std::fs::read_dir(dir)
+            .map_err(|e| Error::io(format!("templates dir {}", dir.display()), e))?;
         let mut files: Vec<PathBuf> = rd
             .flatten()
             .map(|e| e.path())
@@ -290,7 +330,8 @@ impl TemplateSet {
             .collect();
         files.sort();
         for f in files {
-            let text = std::fs::read_to_string(&f).map_err(|e| Error::io(format!("template {}", f.display()), e))?;
+            let text = std::fs::read_to_string(&f)
+                .map_err(|e| Error::io(format!("template {}", f.display()), e))?;
             let t = Template::parse(&text, &f.display().to_string())?;
             self.templates.insert(t.name.clone(), t);
         }
@@ -304,7 +345,11 @@ impl TemplateSet {
             field: Some("template".into()),
             reason: format!(
                 "unknown template {name:?} (known: {})",
-                self.templates.keys().cloned().collect::<Vec<_>>().join(", ")
+                self.templates
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         })
     }
@@ -320,7 +365,9 @@ mod tests {
     use super::*;
 
     fn vars(kv: &[(&str, &str)]) -> BTreeMap<String, String> {
-        kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        kv.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -333,10 +380,16 @@ mod tests {
         assert!(r.allowed_tools.iter().any(|t| t == "WebSearch"));
         assert_eq!(r.output.as_ref().unwrap().folder, "brand-data");
         let b = set.get("brief").unwrap();
-        assert_eq!((b.limits.cpus, b.limits.memory, b.timeout), (Some(0.8), Some(800 << 20), Some(Duration::from_secs(300))));
+        assert_eq!(
+            (b.limits.cpus, b.limits.memory, b.timeout),
+            (Some(0.8), Some(800 << 20), Some(Duration::from_secs(300)))
+        );
         assert_eq!(b.output.as_ref().unwrap().folder, "brief-outputs");
         let d = set.get("draft").unwrap();
-        assert_eq!((d.limits.cpus, d.limits.memory, d.timeout), (Some(0.8), Some(800 << 20), Some(Duration::from_secs(480))));
+        assert_eq!(
+            (d.limits.cpus, d.limits.memory, d.timeout),
+            (Some(0.8), Some(800 << 20), Some(Duration::from_secs(480)))
+        );
         assert_eq!(d.output.as_ref().unwrap().folder, "draft-outputs");
     }
 
@@ -346,9 +399,20 @@ mod tests {
         let b = set.get("brief").unwrap();
         let e = b.render(&vars(&[("brand", "ACME")])).unwrap_err();
         assert_eq!(e.field(), Some("research"), "{e}");
-        let e = b.render(&vars(&[("brand", "ACME"), ("research", "r"), ("colour", "red")])).unwrap_err();
+        let e = b
+            .render(&vars(&[
+                ("brand", "ACME"),
+                ("research", "r"),
+                ("colour", "red"),
+            ]))
+            .unwrap_err();
         assert_eq!(e.field(), Some("colour"), "{e}");
-        let text = b.render(&vars(&[("brand", "ACME"), ("research", "facts about acme")])).unwrap();
+        let text = b
+            .render(&vars(&[
+                ("brand", "ACME"),
+                ("research", "facts about acme"),
+            ]))
+            .unwrap();
         assert!(text.contains("ACME") && text.contains("facts about acme"));
         assert!(text.contains("Output file: brief.md"), "{text}");
         let e = set.get("nope").unwrap_err();
@@ -358,7 +422,11 @@ mod tests {
 
     #[test]
     fn undefined_in_the_body_is_an_error() {
-        let t = Template::parse("---\nname: t\nvariables: {a: {required: true}}\n---\n{{ a }} {{ b }}", "t").unwrap();
+        let t = Template::parse(
+            "---\nname: t\nvariables: {a: {required: true}}\n---\n{{ a }} {{ b }}",
+            "t",
+        )
+        .unwrap();
         let e = t.render(&vars(&[("a", "1")])).unwrap_err();
         assert!(e.to_string().contains("undefined"), "{e}");
     }

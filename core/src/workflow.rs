@@ -50,10 +50,17 @@ impl JobManager {
     /// println!("{:?} {:?}", draft.state, draft.outputs);
     /// # Ok(()) }
     /// ```
-    pub async fn submit_brand_workflow(&self, brand: &str, opts: WorkflowOptions) -> Result<BrandWorkflow> {
+    pub async fn submit_brand_workflow(
+        &self,
+        brand: &str,
+        opts: WorkflowOptions,
+    ) -> Result<BrandWorkflow> {
         let step = |template: &str| -> Result<crate::spec::JobSpecBuilder> {
             let t = self.templates().get(template)?;
-            let mut b = JobSpec::builder().template(template).variable("brand", brand).priority(opts.priority);
+            let mut b = JobSpec::builder()
+                .template(template)
+                .variable("brand", brand)
+                .priority(opts.priority);
             for (k, v) in &opts.variables {
                 if t.variables.contains_key(k) && k != "brand" {
                     b = b.variable(k.clone(), v.clone());
@@ -68,8 +75,16 @@ impl JobManager {
             Ok(b.label("workflow", brand))
         };
         let research = self.submit(step("brand-data")?.build()?).await?;
-        let brief = self.submit(step("brief")?.input("research", research.id()).build()?).await?;
-        let draft = self.submit(step("draft")?.input("brief", brief.id()).build()?).await?;
-        Ok(BrandWorkflow { research, brief, draft })
+        let brief = self
+            .submit(step("brief")?.input("research", research.id()).build()?)
+            .await?;
+        let draft = self
+            .submit(step("draft")?.input("brief", brief.id()).build()?)
+            .await?;
+        Ok(BrandWorkflow {
+            research,
+            brief,
+            draft,
+        })
     }
 }

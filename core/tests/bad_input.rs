@@ -42,7 +42,10 @@ async fn each_bad_field_is_named_and_the_manager_keeps_serving() {
         let e = m.submit(spec).await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidSpec, "{field}: {e}");
         assert_eq!(e.field(), Some(field), "{e}");
-        assert!(e.to_string().contains(field), "the message names the field: {e}");
+        assert!(
+            e.to_string().contains(field),
+            "the message names the field: {e}"
+        );
     }
     // A spec that passed the builder but has a bad value set directly is caught by submit too.
     let mut raw = JobSpec::from_prompt("hi");
@@ -51,7 +54,10 @@ async fn each_bad_field_is_named_and_the_manager_keeps_serving() {
 
     let info = m.submit(p().build().unwrap()).await.unwrap().wait().await;
     assert_eq!(info.state, JobState::Succeeded, "still serving");
-    assert!(m.list().await.unwrap().len() == 1, "rejected specs left nothing behind");
+    assert!(
+        m.list().await.unwrap().len() == 1,
+        "rejected specs left nothing behind"
+    );
 }
 
 #[tokio::test]
@@ -74,9 +80,21 @@ async fn a_cli_that_disappears_after_submit_fails_the_job() {
     let dir = data_dir();
     let bin = dir.path().join("claude");
     std::fs::copy(fake_claude(), &bin).unwrap();
-    let m = builder(dir.path()).claude_bin(&bin).max_concurrent(1).build().await.unwrap();
+    let m = builder(dir.path())
+        .claude_bin(&bin)
+        .max_concurrent(1)
+        .build()
+        .await
+        .unwrap();
     let first = m
-        .submit(JobSpec::builder().prompt("x").env("FAKE_CLAUDE_SCENARIO", "slow").env("FAKE_CLAUDE_SECONDS", "2").build().unwrap())
+        .submit(
+            JobSpec::builder()
+                .prompt("x")
+                .env("FAKE_CLAUDE_SCENARIO", "slow")
+                .env("FAKE_CLAUDE_SECONDS", "2")
+                .build()
+                .unwrap(),
+        )
         .await
         .unwrap();
     let second = m.submit(JobSpec::from_prompt("y")).await.unwrap();
@@ -91,8 +109,14 @@ async fn a_cli_that_disappears_after_submit_fails_the_job() {
 
 #[tokio::test]
 async fn bad_manager_options_are_named() {
-    let e = JobManager::builder().max_concurrent(0).build().await.unwrap_err();
+    let e = JobManager::builder()
+        .max_concurrent(0)
+        .build()
+        .await
+        .unwrap_err();
     assert_eq!(e.field(), Some("max_concurrent"));
-    let e = "sometimes".parse::<claude_jobs::IsolationMode>().unwrap_err();
+    let e = "sometimes"
+        .parse::<claude_jobs::IsolationMode>()
+        .unwrap_err();
     assert_eq!(e.field(), Some("isolation"));
 }

@@ -29,7 +29,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use claude_jobs::{ErrorKind, IsolationKind, IsolationMode, JobEvent, JobSpec, JobState, WarningKind};
+use claude_jobs::{
+    ErrorKind, IsolationKind, IsolationMode, JobEvent, JobSpec, JobState, WarningKind,
+};
 use common::*;
 use futures_util::StreamExt;
 
@@ -49,7 +51,11 @@ fn cgroup_v2_here(test: &str) -> bool {
     if is_v2 && root {
         return true;
     }
-    let why = if !is_v2 { "/sys/fs/cgroup is not a cgroup2 mount (cgroup v1 or hybrid host)" } else { "not root" };
+    let why = if !is_v2 {
+        "/sys/fs/cgroup is not a cgroup2 mount (cgroup v1 or hybrid host)"
+    } else {
+        "not root"
+    };
     if std::env::var("CLAUDE_JOBS_EXPECT_V2").as_deref() == Ok("1") {
         panic!("{test}: cgroup v2 is expected here (CLAUDE_JOBS_EXPECT_V2=1) but: {why}");
     }
@@ -89,7 +95,10 @@ fn fresh_cgroup(name: &str) -> PathBuf {
     std::fs::create_dir(&dir).unwrap();
     let available = std::fs::read_to_string(dir.join("cgroup.controllers")).unwrap();
     for c in ["memory", "cpu", "pids"] {
-        assert!(available.split_whitespace().any(|x| x == c), "{c} not available in {name}: {available:?}");
+        assert!(
+            available.split_whitespace().any(|x| x == c),
+            "{c} not available in {name}: {available:?}"
+        );
     }
     dir
 }
@@ -97,8 +106,14 @@ fn fresh_cgroup(name: &str) -> PathBuf {
 /// What systemd does for a unit with `Delegate=yes` and `User=`: the unit's
 /// cgroup directory and the files that delegate it belong to the user.
 fn delegate_to(dir: &Path, uid: u32) {
-    for p in [dir.to_path_buf(), dir.join("cgroup.procs"), dir.join("cgroup.subtree_control"), dir.join("cgroup.threads")] {
-        std::os::unix::fs::chown(&p, Some(uid), Some(uid)).unwrap_or_else(|e| panic!("chown {}: {e}", p.display()));
+    for p in [
+        dir.to_path_buf(),
+        dir.join("cgroup.procs"),
+        dir.join("cgroup.subtree_control"),
+        dir.join("cgroup.threads"),
+    ] {
+        std::os::unix::fs::chown(&p, Some(uid), Some(uid))
+            .unwrap_or_else(|e| panic!("chown {}: {e}", p.display()));
     }
 }
 
@@ -113,7 +128,10 @@ fn data_dir_for(uid: u32) -> tempfile::TempDir {
 /// opened here, as root: the kernel checks the opener's credentials, so this
 /// works after `Command::uid` has dropped them).
 fn spawn_in(mut cmd: Command, cgroup: &Path) -> Child {
-    let procs = OpenOptions::new().write(true).open(cgroup.join("cgroup.procs")).unwrap();
+    let procs = OpenOptions::new()
+        .write(true)
+        .open(cgroup.join("cgroup.procs"))
+        .unwrap();
     let fd = procs.as_raw_fd();
     // SAFETY: only write(2) between fork and exec.
     unsafe {
@@ -124,7 +142,9 @@ fn spawn_in(mut cmd: Command, cgroup: &Path) -> Child {
             Ok(())
         });
     }
-    let child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {cmd:?} in {}: {e}", cgroup.display()));
+    let child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {cmd:?} in {}: {e}", cgroup.display()));
     drop(procs);
     child
 }
@@ -160,7 +180,12 @@ fn run_inner(test: &str, role: &str, cgroup: &Path, uid: Option<u32>, data: &Pat
     let out = child.wait_with_output().unwrap();
     done.store(true, std::sync::atomic::Ordering::SeqCst);
     // Indented, so that the inner part's "test result:" line is not taken for the outer's.
-    let indent = |b: &[u8]| String::from_utf8_lossy(b).lines().map(|l| format!("  | {l}\n")).collect::<String>();
+    let indent = |b: &[u8]| {
+        String::from_utf8_lossy(b)
+            .lines()
+            .map(|l| format!("  | {l}\n"))
+            .collect::<String>()
+    };
     let text = format!(
         "--- inner {role} stdout\n{}--- inner {role} stderr\n{}",
         indent(&out.stdout),
@@ -168,7 +193,11 @@ fn run_inner(test: &str, role: &str, cgroup: &Path, uid: Option<u32>, data: &Pat
     );
     eprintln!("{text}");
     let ran = String::from_utf8_lossy(&out.stdout).contains("1 passed");
-    assert!(out.status.success() && ran, "inner part {role} failed ({}):\n{text}", out.status);
+    assert!(
+        out.status.success() && ran,
+        "inner part {role} failed ({}):\n{text}",
+        out.status
+    );
 }
 
 /// The line `0::/<path>` of `/proc/<pid>/cgroup`, as a path under /sys/fs/cgroup.
@@ -205,7 +234,12 @@ fn alloc_64m() -> JobSpec {
 
 /// A capped job is OOM-killed at 64M, and a running job's cgroup is under `own`.
 async fn capped_jobs_run_under(m: &claude_jobs::JobManager, own: &Path) {
-    assert_eq!(m.isolation(), IsolationKind::CgroupV2, "{:?}", m.isolation_error());
+    assert_eq!(
+        m.isolation(),
+        IsolationKind::CgroupV2,
+        "{:?}",
+        m.isolation_error()
+    );
     let info = m.submit(alloc_64m()).await.unwrap().wait().await;
     assert_eq!(info.state, JobState::OomKilled, "{info:?}");
     assert_eq!(info.isolation, IsolationKind::CgroupV2);
@@ -232,8 +266,18 @@ async fn capped_jobs_run_under(m: &claude_jobs::JobManager, own: &Path) {
     }
     assert!(pid > 0, "the job started: {:?}", job.info());
     let cg = cgroup_of(&pid.to_string());
-    assert!(cg.starts_with(own.join("claude-jobs")), "job cgroup {} not under {}", cg.display(), own.display());
-    let read = |f: &str| std::fs::read_to_string(cg.join(f)).unwrap().trim().to_string();
+    assert!(
+        cg.starts_with(own.join("claude-jobs")),
+        "job cgroup {} not under {}",
+        cg.display(),
+        own.display()
+    );
+    let read = |f: &str| {
+        std::fs::read_to_string(cg.join(f))
+            .unwrap()
+            .trim()
+            .to_string()
+    };
     assert_eq!(read("memory.max"), (128u64 << 20).to_string());
     assert_eq!(read("memory.oom.group"), "1");
     assert_eq!(read("cpu.max"), "50000 100000");
@@ -246,19 +290,35 @@ async fn capped_jobs_run_under(m: &claude_jobs::JobManager, own: &Path) {
 /// Checks that the manager moved this process into `own/claude-jobs-manager`
 /// and enabled the controllers in `own`.
 fn moved_to_leaf(own: &Path) {
-    assert_eq!(cgroup_of("self"), own.join("claude-jobs-manager"), "the manager moved itself into the leaf");
+    assert_eq!(
+        cgroup_of("self"),
+        own.join("claude-jobs-manager"),
+        "the manager moved itself into the leaf"
+    );
     let procs = std::fs::read_to_string(own.join("cgroup.procs")).unwrap();
-    assert!(procs.trim().is_empty(), "no process left in {}: {procs:?}", own.display());
+    assert!(
+        procs.trim().is_empty(),
+        "no process left in {}: {procs:?}",
+        own.display()
+    );
     let enabled = std::fs::read_to_string(own.join("cgroup.subtree_control")).unwrap();
     for c in ["memory", "cpu", "pids"] {
-        assert!(enabled.split_whitespace().any(|x| x == c), "{c} not enabled in {}: {enabled:?}", own.display());
+        assert!(
+            enabled.split_whitespace().any(|x| x == c),
+            "{c} not enabled in {}: {enabled:?}",
+            own.display()
+        );
     }
 }
 
 async fn inner_a() {
     let own = cgroup_of("self");
     assert!(own.ends_with("deleg-a"), "started in {}", own.display());
-    let m = builder(&inner_data()).isolation(IsolationMode::Required).build().await.unwrap();
+    let m = builder(&inner_data())
+        .isolation(IsolationMode::Required)
+        .build()
+        .await
+        .unwrap();
     moved_to_leaf(&own);
     capped_jobs_run_under(&m, &own).await;
     m.shutdown(Duration::from_secs(5)).await;
@@ -268,7 +328,11 @@ async fn inner_b() {
     assert_eq!(unsafe { libc::geteuid() }, USER);
     let own = cgroup_of("self");
     assert!(own.ends_with("deleg-b"), "started in {}", own.display());
-    let m = builder(&inner_data()).isolation(IsolationMode::Required).build().await.unwrap();
+    let m = builder(&inner_data())
+        .isolation(IsolationMode::Required)
+        .build()
+        .await
+        .unwrap();
     moved_to_leaf(&own);
     capped_jobs_run_under(&m, &own).await;
     m.shutdown(Duration::from_secs(5)).await;
@@ -277,29 +341,58 @@ async fn inner_b() {
 async fn inner_c() {
     assert_eq!(unsafe { libc::geteuid() }, USER);
     let data = inner_data();
-    let err = builder(&data).isolation(IsolationMode::Required).build().await.unwrap_err();
+    let err = builder(&data)
+        .isolation(IsolationMode::Required)
+        .build()
+        .await
+        .unwrap_err();
     let msg = err.to_string();
     eprintln!("Required, not delegated: {msg}");
     assert_eq!(err.kind(), ErrorKind::Isolation, "{msg}");
-    assert!(msg.contains("Delegate=yes"), "the error says what to change: {msg}");
+    assert!(
+        msg.contains("Delegate=yes"),
+        "the error says what to change: {msg}"
+    );
 
-    let m = builder(&data).isolation(IsolationMode::Auto).build().await.unwrap();
+    let m = builder(&data)
+        .isolation(IsolationMode::Auto)
+        .build()
+        .await
+        .unwrap();
     assert_eq!(m.isolation(), IsolationKind::None);
-    assert!(m.isolation_error().unwrap_or("").contains("Delegate=yes"), "{:?}", m.isolation_error());
-    let spec = JobSpec::builder().prompt("hi").env("FAKE_CLAUDE_SCENARIO", "ok").memory("128M").build().unwrap();
+    assert!(
+        m.isolation_error().unwrap_or("").contains("Delegate=yes"),
+        "{:?}",
+        m.isolation_error()
+    );
+    let spec = JobSpec::builder()
+        .prompt("hi")
+        .env("FAKE_CLAUDE_SCENARIO", "ok")
+        .memory("128M")
+        .build()
+        .unwrap();
     let job = m.submit(spec).await.unwrap();
     let info = job.wait().await;
     assert_eq!(info.state, JobState::Succeeded, "{info:?}");
     assert_eq!(info.isolation, IsolationKind::None);
     let events: Vec<_> = job.events().into_stream().collect().await;
     let warning = events.iter().find_map(|r| match &r.event {
-        JobEvent::Warning { kind: WarningKind::IsolationUnavailable, message } => Some(message.clone()),
+        JobEvent::Warning {
+            kind: WarningKind::IsolationUnavailable,
+            message,
+        } => Some(message.clone()),
         _ => None,
     });
     let warning = warning.expect("a warning that the job runs uncapped");
     eprintln!("Auto, not delegated: warning {warning:?}");
     assert!(warning.contains("without cgroup limits"), "{warning}");
-    assert!(events.iter().any(|r| matches!(r.event, JobEvent::Started { isolation: IsolationKind::None, .. })));
+    assert!(events.iter().any(|r| matches!(
+        r.event,
+        JobEvent::Started {
+            isolation: IsolationKind::None,
+            ..
+        }
+    )));
     m.shutdown(Duration::from_secs(5)).await;
 }
 
@@ -336,7 +429,11 @@ async fn a_root_manager_in_a_busy_cgroup_moves_into_a_leaf_first() {
     let moved = cgroup_of(&bystander.id().to_string());
     let _ = bystander.kill();
     let _ = bystander.wait();
-    assert_eq!(moved, own.join("claude-jobs-manager"), "the other process was moved into the leaf");
+    assert_eq!(
+        moved,
+        own.join("claude-jobs-manager"),
+        "the other process was moved into the leaf"
+    );
     remove_tree(&own);
 }
 
@@ -363,6 +460,11 @@ async fn an_unprivileged_manager_without_delegation_fails_or_runs_uncapped() {
     let own = fresh_cgroup("deleg-c");
     let data = data_dir_for(USER);
     run_inner(T, "c", &own, Some(USER), data.path());
-    assert!(subdirs(&own).is_empty(), "nothing was created in {}: {:?}", own.display(), subdirs(&own));
+    assert!(
+        subdirs(&own).is_empty(),
+        "nothing was created in {}: {:?}",
+        own.display(),
+        subdirs(&own)
+    );
     remove_tree(&own);
 }

@@ -25,7 +25,11 @@ fn cgroup_v2_here(test: &str) -> bool {
     if is_v2 && root {
         return true;
     }
-    let why = if !is_v2 { "/sys/fs/cgroup is not a cgroup2 mount (cgroup v1 or hybrid host)" } else { "not root" };
+    let why = if !is_v2 {
+        "/sys/fs/cgroup is not a cgroup2 mount (cgroup v1 or hybrid host)"
+    } else {
+        "not root"
+    };
     if std::env::var("CLAUDE_JOBS_EXPECT_V2").as_deref() == Ok("1") {
         panic!("{test}: cgroup v2 is expected here (CLAUDE_JOBS_EXPECT_V2=1) but: {why}");
     }
@@ -89,15 +93,28 @@ async fn limits_are_in_the_running_jobs_cgroup_and_it_is_removed_after() {
     let parent = cg.parent().unwrap();
     let enabled = read(parent, "cgroup.subtree_control");
     for c in ["memory", "cpu", "pids"] {
-        assert!(enabled.split_whitespace().any(|x| x == c), "{c} not in {}: {enabled:?}", parent.display());
+        assert!(
+            enabled.split_whitespace().any(|x| x == c),
+            "{c} not in {}: {enabled:?}",
+            parent.display()
+        );
     }
     // The CLI was attached before exec: it is in the group, and so are only the job's processes.
-    let procs: Vec<i32> = read(&cg, "cgroup.procs").lines().map(|l| l.parse().unwrap()).collect();
-    assert!(procs.contains(&(pid as i32)), "leader {pid} not in {procs:?}");
+    let procs: Vec<i32> = read(&cg, "cgroup.procs")
+        .lines()
+        .map(|l| l.parse().unwrap())
+        .collect();
+    assert!(
+        procs.contains(&(pid as i32)),
+        "leader {pid} not in {procs:?}"
+    );
     let own = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
     let rel = cg.strip_prefix("/sys/fs/cgroup").unwrap();
     assert_eq!(own.trim(), format!("0::/{}", rel.display()));
-    assert!(procs.iter().all(|p| *p != std::process::id() as i32), "the manager is not in the job's group");
+    assert!(
+        procs.iter().all(|p| *p != std::process::id() as i32),
+        "the manager is not in the job's group"
+    );
     // Counters a running job has.
     assert!(read(&cg, "memory.current").parse::<u64>().unwrap() > 0);
     assert!(read(&cg, "memory.events").contains("oom_kill 0"));
@@ -106,11 +123,22 @@ async fn limits_are_in_the_running_jobs_cgroup_and_it_is_removed_after() {
     let info = job.wait().await;
     assert_eq!(info.state, JobState::Cancelled, "{info:?}");
     assert_eq!(info.isolation, IsolationKind::CgroupV2);
-    assert!(info.stats.cpu_usage_usec > 0, "cpu.stat read before removal: {:?}", info.stats);
-    assert!(info.stats.peak_memory_bytes > 0, "memory.peak read before removal: {:?}", info.stats);
+    assert!(
+        info.stats.cpu_usage_usec > 0,
+        "cpu.stat read before removal: {:?}",
+        info.stats
+    );
+    assert!(
+        info.stats.peak_memory_bytes > 0,
+        "memory.peak read before removal: {:?}",
+        info.stats
+    );
     assert!(!cg.exists(), "cgroup left: {}", cg.display());
     assert!(job_cgroups(job.id()).is_empty());
-    assert!(processes_with_env(&marker).is_empty(), "a process of the job survived");
+    assert!(
+        processes_with_env(&marker).is_empty(),
+        "a process of the job survived"
+    );
     m.shutdown(Duration::from_secs(5)).await;
 }
 
@@ -134,9 +162,15 @@ async fn pids_max_stops_a_fork_and_the_leftovers_are_killed() {
     let job = m.submit(spec).await.unwrap();
     let info = job.wait().await;
     assert_eq!(info.state, JobState::Failed, "{info:?}");
-    assert!(info.error.as_deref().unwrap_or("").contains("fork"), "{info:?}");
+    assert!(
+        info.error.as_deref().unwrap_or("").contains("fork"),
+        "{info:?}"
+    );
     assert!(info.stats.peak_processes <= 2, "{:?}", info.stats);
-    assert!(processes_with_env(&marker).is_empty(), "the forked child survived");
+    assert!(
+        processes_with_env(&marker).is_empty(),
+        "the forked child survived"
+    );
     assert!(job_cgroups(job.id()).is_empty());
 }
 
@@ -158,10 +192,22 @@ async fn shutdown_stops_the_job_and_removes_the_managers_directory() {
     started(&job).await;
     let cg = job_cgroups(job.id()).pop().expect("the job's cgroup");
     let mgr_dir = cg.parent().unwrap().to_path_buf();
-    assert!(mgr_dir.file_name().unwrap().to_string_lossy().starts_with("mgr-"), "{}", mgr_dir.display());
+    assert!(
+        mgr_dir
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("mgr-"),
+        "{}",
+        mgr_dir.display()
+    );
     m.shutdown(Duration::from_millis(100)).await;
     let info = job.wait().await;
     assert_eq!(info.state, JobState::Interrupted, "{info:?}");
     assert!(!cg.exists(), "job cgroup left: {}", cg.display());
-    assert!(!mgr_dir.exists(), "manager directory left: {}", mgr_dir.display());
+    assert!(
+        !mgr_dir.exists(),
+        "manager directory left: {}",
+        mgr_dir.display()
+    );
 }

@@ -25,21 +25,46 @@ async fn prompt_on_stdin_flags_and_clean_env() {
     let info = m.submit(spec).await.unwrap().wait().await;
     assert_eq!(info.state, claude_jobs::JobState::Succeeded, "{info:?}");
     let rec: serde_json::Value = serde_json::from_slice(&std::fs::read(&record).unwrap()).unwrap();
-    assert_eq!(rec["stdin"].as_str().unwrap(), prompt, "prompt on stdin, whole");
-    let argv: Vec<&str> = rec["argv"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
-    assert!(argv.windows(4).any(|w| w == ["-p", "--output-format", "stream-json", "--verbose"]));
+    assert_eq!(
+        rec["stdin"].as_str().unwrap(),
+        prompt,
+        "prompt on stdin, whole"
+    );
+    let argv: Vec<&str> = rec["argv"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert!(argv
+        .windows(4)
+        .any(|w| w == ["-p", "--output-format", "stream-json", "--verbose"]));
     assert!(argv.windows(2).any(|w| w == ["--model", "claude-test"]));
-    assert!(argv.windows(2).any(|w| w == ["--allowedTools", "Read,Write"]));
+    assert!(argv
+        .windows(2)
+        .any(|w| w == ["--allowedTools", "Read,Write"]));
     assert!(argv.windows(2).any(|w| w == ["--max-turns", "4"]));
-    assert!(!argv.iter().any(|a| a.contains("a long prompt")), "never on argv");
+    assert!(
+        !argv.iter().any(|a| a.contains("a long prompt")),
+        "never on argv"
+    );
     let env = rec["env"].as_object().unwrap();
     assert!(!env.contains_key("CLAUDECODE"));
     assert!(!env.contains_key("CLAUDE_CODE_ENTRYPOINT"));
-    assert!(!env.contains_key("UNRELATED_SECRET_URL"), "no leak of the host environment");
+    assert!(
+        !env.contains_key("UNRELATED_SECRET_URL"),
+        "no leak of the host environment"
+    );
     assert!(env.contains_key("PATH"));
     assert_eq!(env["DISABLE_AUTOUPDATER"], "1");
     let cfg = env["CLAUDE_CONFIG_DIR"].as_str().unwrap();
-    assert!(cfg.starts_with(info.log_dir.as_ref().unwrap().to_str().unwrap()), "{cfg}");
+    assert!(
+        cfg.starts_with(info.log_dir.as_ref().unwrap().to_str().unwrap()),
+        "{cfg}"
+    );
     let cwd = rec["cwd"].as_str().unwrap();
-    assert!(cwd.ends_with("/work") && cwd.contains(&info.id), "fresh working dir: {cwd}");
+    assert!(
+        cwd.ends_with("/work") && cwd.contains(&info.id),
+        "fresh working dir: {cwd}"
+    );
 }

@@ -15,7 +15,12 @@ fn slow(ms: u32) -> claude_jobs::JobSpecBuilder {
 #[tokio::test]
 async fn never_more_than_three_of_ten() {
     let dir = data_dir();
-    let m = builder(dir.path()).max_concurrent(3).isolation(IsolationMode::Auto).build().await.unwrap();
+    let m = builder(dir.path())
+        .max_concurrent(3)
+        .isolation(IsolationMode::Auto)
+        .build()
+        .await
+        .unwrap();
     let mut jobs = Vec::new();
     for _ in 0..10 {
         jobs.push(m.submit(slow(400).build().unwrap()).await.unwrap());
@@ -23,7 +28,10 @@ async fn never_more_than_three_of_ten() {
     // Sample the number of running jobs while they run.
     let mut max_seen = 0;
     while jobs.iter().any(|j| !j.state().is_final()) {
-        let running = jobs.iter().filter(|j| j.state() == JobState::Running).count();
+        let running = jobs
+            .iter()
+            .filter(|j| j.state() == JobState::Running)
+            .count();
         max_seen = max_seen.max(running);
         assert!(m.running() <= 3);
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
@@ -45,11 +53,19 @@ async fn never_more_than_three_of_ten() {
 #[tokio::test]
 async fn priority_then_fifo() {
     let dir = data_dir();
-    let m = builder(dir.path()).max_concurrent(1).isolation(IsolationMode::Auto).build().await.unwrap();
+    let m = builder(dir.path())
+        .max_concurrent(1)
+        .isolation(IsolationMode::Auto)
+        .build()
+        .await
+        .unwrap();
     let blocker = m.submit(slow(500).build().unwrap()).await.unwrap();
     let mut jobs = Vec::new();
     for (name, prio) in [("a", 0), ("b", 5), ("c", 0), ("d", 5), ("e", 1)] {
-        let j = m.submit(slow(10).priority(prio).label("name", name).build().unwrap()).await.unwrap();
+        let j = m
+            .submit(slow(10).priority(prio).label("name", name).build().unwrap())
+            .await
+            .unwrap();
         jobs.push(j);
     }
     blocker.wait().await;
@@ -68,10 +84,12 @@ async fn a_hundred_concurrent_waits_all_see_the_outcome() {
     let dir = data_dir();
     let m = manager(dir.path(), IsolationMode::Auto).await;
     let job = m.submit(slow(300).build().unwrap()).await.unwrap();
-    let waits: Vec<_> = (0..100).map(|_| {
-        let j = job.clone();
-        tokio::spawn(async move { j.wait().await.state })
-    }).collect();
+    let waits: Vec<_> = (0..100)
+        .map(|_| {
+            let j = job.clone();
+            tokio::spawn(async move { j.wait().await.state })
+        })
+        .collect();
     for w in waits {
         assert_eq!(w.await.unwrap(), JobState::Succeeded);
     }

@@ -22,7 +22,10 @@ async fn half_a_core_is_half_a_core() {
     assert_eq!(info.state, JobState::Succeeded, "{info:?}");
     let wall_us = (info.duration_ms().unwrap() * 1000) as f64;
     let cores = info.stats.cpu_usage_usec as f64 / wall_us;
-    eprintln!("cpu usage {:.3} cores, throttled {} periods", cores, info.stats.nr_throttled);
+    eprintln!(
+        "cpu usage {:.3} cores, throttled {} periods",
+        cores, info.stats.nr_throttled
+    );
     assert!(cores <= 0.6, "measured {cores:.3} cores under a 0.5 cap");
     assert!(cores >= 0.1, "the job did run: {cores:.3} cores");
     // On a busy host the loop may get less than its quota and never be

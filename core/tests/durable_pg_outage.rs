@@ -21,8 +21,14 @@ fn durable_node() {
 }
 
 fn pg_ctl(arg: &str) -> bool {
-    let Ok(script) = std::env::var("CLAUDE_JOBS_TEST_PG_CTL") else { return false };
-    let st = std::process::Command::new(script).arg(arg).stdout(std::process::Stdio::null()).status().unwrap();
+    let Ok(script) = std::env::var("CLAUDE_JOBS_TEST_PG_CTL") else {
+        return false;
+    };
+    let st = std::process::Command::new(script)
+        .arg(arg)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
     assert!(st.success(), "postgres.sh {arg}");
     true
 }
@@ -48,7 +54,9 @@ async fn outage(base: &str, db: &str, secs: f64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_database_going_away_loses_and_duplicates_nothing() {
-    let Some(base) = pg_url("the_database_going_away_loses_and_duplicates_nothing") else { return };
+    let Some(base) = pg_url("the_database_going_away_loses_and_duplicates_nothing") else {
+        return;
+    };
     let url = fresh_pg_db(&base).await;
     let db_name = url.rsplit('/').next().unwrap().to_string();
     let dir = data_dir();
@@ -68,7 +76,14 @@ async fn the_database_going_away_loses_and_duplicates_nothing() {
     for _ in 0..6 {
         jobs.push(m.submit(fake_spec("slow", 5.0, &tag)).await.unwrap());
     }
-    assert!(eventually(30, || jobs.iter().filter(|j| j.info().pid.is_some()).count() == 3).await);
+    assert!(
+        eventually(30, || jobs
+            .iter()
+            .filter(|j| j.info().pid.is_some())
+            .count()
+            == 3)
+        .await
+    );
     let running: Vec<(String, u32)> = jobs
         .iter()
         .filter_map(|j| j.info().pid.map(|p| (j.id().to_string(), p)))
@@ -79,24 +94,27 @@ async fn the_database_going_away_loses_and_duplicates_nothing() {
         let m = m.clone();
         tokio::spawn(async move {
             let mut saw_unhealthy = false;
-            while t0.elapsed() < Duration::from_secs(8) {
+            while t0.elapsed() < Duration::from_secs(9) {
                 saw_unhealthy |= !m.store_health().healthy;
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
             saw_unhealthy
         })
     };
-    outage(&base, &db_name, 3.0).await;
+    // Longer than the pool's 2 s acquire timeout, so calls fail meanwhile.
+    outage(&base, &db_name, 4.0).await;
     eprintln!("database back after {:?}", t0.elapsed());
-    for (_, pid) in &running {
-        assert!(alive(*pid as i32) || true);
-    }
     let saw_unhealthy = watcher.await.unwrap();
     let health = m.store_health();
     eprintln!("store health after the outage: {health:?}");
-    assert!(saw_unhealthy && health.outages >= 1, "the outage was reported: {health:?}");
+    assert!(
+        saw_unhealthy && health.outages >= 1,
+        "the outage was reported: {health:?}"
+    );
     for j in &jobs {
-        let info = tokio::time::timeout(Duration::from_secs(60), j.wait()).await.expect("job ends");
+        let info = tokio::time::timeout(Duration::from_secs(60), j.wait())
+            .await
+            .expect("job ends");
         assert_eq!(info.state, JobState::Succeeded, "{info:?}");
         assert_eq!(info.attempt, 1, "{info:?}");
     }
@@ -110,7 +128,10 @@ async fn the_database_going_away_loses_and_duplicates_nothing() {
         std::sync::Arc::new(claude_jobs::store::PgStore::connect(&url).await.unwrap());
     for j in &jobs {
         assert_eq!(starts(&store, j.id()).await, 1, "job {} ran once", j.id());
-        assert_eq!(store.get(j.id()).await.unwrap().unwrap().info.state, JobState::Succeeded);
+        assert_eq!(
+            store.get(j.id()).await.unwrap().unwrap().info.state,
+            JobState::Succeeded
+        );
     }
     m.shutdown(Duration::from_secs(5)).await;
 }

@@ -18,7 +18,11 @@ fn durable_node() {
 }
 
 async fn open_store(dir: &std::path::Path) -> Arc<dyn JobStore> {
-    Arc::new(SqliteStore::open(&dir.join("claude-jobs.db")).await.unwrap())
+    Arc::new(
+        SqliteStore::open(&dir.join("claude-jobs.db"))
+            .await
+            .unwrap(),
+    )
 }
 
 /// Kill -9 a manager with 3 running and 10 queued jobs; a new one recovers.
@@ -29,7 +33,11 @@ async fn kill_and_restart(requeue: bool) {
     let short_marker = format!("short-{tag}");
     // Long jobs first (FIFO): they take the 3 slots; fork-tree leaves
     // grandchildren that outlive the CLI, as real tool processes do.
-    let long = if requeue { ("slow", 4.0) } else { ("fork-tree", 0.0) };
+    let long = if requeue {
+        ("slow", 4.0)
+    } else {
+        ("fork-tree", 0.0)
+    };
     let mut submit = vec![(long.0.to_string(), long.1, long_marker.clone()); 3];
     submit.extend(vec![("slow".to_string(), 0.3, short_marker.clone()); 10]);
     let mut node = spawn_node(&NodeCfg {
@@ -42,19 +50,27 @@ async fn kill_and_restart(requeue: bool) {
     assert_eq!(ids.len(), 13);
     let store = open_store(dir.path()).await;
     until_rows(&store, 30, "3 running with a pid", |rows| {
-        rows.iter().filter(|r| r.record.info.state == JobState::Running && r.record.info.pid.is_some()).count() == 3
+        rows.iter()
+            .filter(|r| r.record.info.state == JobState::Running && r.record.info.pid.is_some())
+            .count()
+            == 3
     })
     .await;
     let running: Vec<String> = ids[..3].to_vec();
     // Wait for the grandchildren (fork-tree), then kill the manager.
     if !requeue {
-        assert!(eventually(20, || processes_with_env(&long_marker).len() >= 9).await, "3 CLIs with 2 children each");
+        assert!(
+            eventually(20, || processes_with_env(&long_marker).len() >= 9).await,
+            "3 CLIs with 2 children each"
+        );
     }
     let old_pids = processes_with_env(&long_marker);
     let groups: Vec<_> = running.iter().flat_map(|id| job_cgroups(id)).collect();
     node.kill9();
     let t0 = Instant::now();
-    let mut b = builder(dir.path()).isolation(IsolationMode::Auto).max_concurrent(3);
+    let mut b = builder(dir.path())
+        .isolation(IsolationMode::Auto)
+        .max_concurrent(3);
     if requeue {
         b = b.recovery(RecoveryPolicy::Requeue);
     }
@@ -63,25 +79,48 @@ async fn kill_and_restart(requeue: bool) {
     eprintln!("restart recovery (build incl. orphan scan and kill): {recovered_in:?}");
     for id in &running {
         let job = m.get(id).await.unwrap();
-        let info = tokio::time::timeout(Duration::from_secs(60), job.wait()).await.expect("recovered job ends");
+        let info = tokio::time::timeout(Duration::from_secs(60), job.wait())
+            .await
+            .expect("recovered job ends");
         if requeue {
             assert_eq!(info.state, JobState::Succeeded, "{info:?}");
             assert_eq!(info.attempt, 2);
         } else {
             assert_eq!(info.state, JobState::Interrupted, "{info:?}");
-            assert!(info.error.as_deref().unwrap_or("").contains("died"), "{:?}", info.error);
+            assert!(
+                info.error.as_deref().unwrap_or("").contains("died"),
+                "{:?}",
+                info.error
+            );
             // Its events replay from the store, ending with the interruption.
             let mut evs = job.events();
             let mut all = Vec::new();
-            while let Some(r) = tokio::time::timeout(Duration::from_secs(5), evs.next()).await.unwrap() {
+            while let Some(r) = tokio::time::timeout(Duration::from_secs(5), evs.next())
+                .await
+                .unwrap()
+            {
                 all.push(r.event);
             }
-            assert!(all.iter().any(|e| matches!(e, JobEvent::Started { .. })), "{all:?}");
-            assert!(matches!(all.last(), Some(JobEvent::Finished { state: JobState::Interrupted, .. })), "{all:?}");
+            assert!(
+                all.iter().any(|e| matches!(e, JobEvent::Started { .. })),
+                "{all:?}"
+            );
+            assert!(
+                matches!(
+                    all.last(),
+                    Some(JobEvent::Finished {
+                        state: JobState::Interrupted,
+                        ..
+                    })
+                ),
+                "{all:?}"
+            );
         }
     }
     for id in &ids[3..] {
-        let info = tokio::time::timeout(Duration::from_secs(60), m.get(id).await.unwrap().wait()).await.unwrap();
+        let info = tokio::time::timeout(Duration::from_secs(60), m.get(id).await.unwrap().wait())
+            .await
+            .unwrap();
         assert_eq!(info.state, JobState::Succeeded, "{info:?}");
         assert_eq!(info.attempt, 1);
     }
@@ -90,7 +129,10 @@ async fn kill_and_restart(requeue: bool) {
         "no process of the old run survives: {:?}",
         old_pids.iter().filter(|p| alive(**p)).collect::<Vec<_>>()
     );
-    assert!(groups.iter().all(|g| !g.exists()), "no cgroup of the old run survives: {groups:?}");
+    assert!(
+        groups.iter().all(|g| !g.exists()),
+        "no cgroup of the old run survives: {groups:?}"
+    );
     if !requeue {
         assert!(processes_with_env(&long_marker).is_empty());
     }
@@ -122,14 +164,22 @@ async fn results_events_and_queue_survive_a_restart() {
         let seqs: Vec<u64> = done.events().into_stream_collect().await;
         m.shutdown(Duration::from_millis(100)).await;
         assert_eq!(blocker.wait().await.state, JobState::Interrupted);
-        assert_eq!(queued.state(), JobState::Queued, "a durable store keeps it queued");
+        assert_eq!(
+            queued.state(),
+            JobState::Queued,
+            "a durable store keeps it queued"
+        );
         (done.id().to_string(), queued.id().to_string(), seqs)
     };
     let m = builder(dir.path()).build().await.unwrap();
     let done = m.get(&done_id).await.unwrap();
     let info = done.info();
     assert_eq!(info.state, JobState::Succeeded);
-    assert!(info.result.as_deref().unwrap_or("").contains("slow"), "{:?}", info.result);
+    assert!(
+        info.result.as_deref().unwrap_or("").contains("slow"),
+        "{:?}",
+        info.result
+    );
     assert!(info.log_dir.as_ref().unwrap().join("stdout.log").exists());
     // The whole stream replays from the store, with the same numbers.
     let replay: Vec<u64> = done.events().into_stream_collect().await;
@@ -138,8 +188,14 @@ async fn results_events_and_queue_survive_a_restart() {
     let mut rest = done.events_after(2);
     assert_eq!(rest.next().await.unwrap().seq, 3);
     let q = m.get(&queued_id).await.unwrap();
-    let qi = tokio::time::timeout(Duration::from_secs(30), q.wait()).await.unwrap();
-    assert_eq!(qi.state, JobState::Succeeded, "the queued job ran after the restart");
+    let qi = tokio::time::timeout(Duration::from_secs(30), q.wait())
+        .await
+        .unwrap();
+    assert_eq!(
+        qi.state,
+        JobState::Succeeded,
+        "the queued job ran after the restart"
+    );
     m.shutdown(Duration::from_secs(5)).await;
 }
 
@@ -153,22 +209,29 @@ async fn two_processes_share_one_limit() {
         data_dir: da.path().to_path_buf(),
         store: Some(url.clone()),
         limit: 3,
-        submit: vec![("slow".to_string(), 0.6, tag.clone()); 10],
+        submit: vec![("slow".to_string(), 1.0, tag.clone()); 10],
         ..Default::default()
     });
     let mut b = spawn_node(&NodeCfg {
         data_dir: db.path().to_path_buf(),
         store: Some(url.clone()),
         limit: 3,
-        submit: vec![("slow".to_string(), 0.6, tag.clone()); 10],
+        submit: vec![("slow".to_string(), 1.0, tag.clone()); 10],
         ..Default::default()
     });
     let ids = [a.ready(60), b.ready(60)].concat();
     assert_eq!(ids.len(), 20);
-    let store: Arc<dyn JobStore> = Arc::new(SqliteStore::open(&shared.path().join("shared.db")).await.unwrap());
+    let store: Arc<dyn JobStore> = Arc::new(
+        SqliteStore::open(&shared.path().join("shared.db"))
+            .await
+            .unwrap(),
+    );
     let mut max_running = 0;
     let rows = until_rows(&store, 120, "20 finished jobs", |rows| {
-        let running = rows.iter().filter(|r| r.record.info.state == JobState::Running).count();
+        let running = rows
+            .iter()
+            .filter(|r| r.record.info.state == JobState::Running)
+            .count();
         max_running = max_running.max(running);
         rows.len() == 20 && rows.iter().all(|r| r.record.info.state.is_final())
     })
@@ -183,13 +246,20 @@ async fn two_processes_share_one_limit() {
         assert_eq!(starts(&store, &i.id).await, 1, "job {} ran once", i.id);
         spans.push((i.started_at.unwrap(), i.finished_at.unwrap()));
         let parent = log_dir_parent(r).unwrap();
-        by_node[if parent.starts_with(std::fs::canonicalize(da.path()).unwrap()) { 0 } else { 1 }] += 1;
+        by_node[if parent.starts_with(std::fs::canonicalize(da.path()).unwrap()) {
+            0
+        } else {
+            1
+        }] += 1;
     }
     let overlap = max_overlap(&spans);
     eprintln!("max overlap {overlap}, jobs per process {by_node:?}");
     assert!(overlap <= 3, "{overlap} jobs overlapped");
     assert_eq!(overlap, 3, "the limit was used");
-    assert!(by_node[0] > 0 && by_node[1] > 0, "both processes ran jobs: {by_node:?}");
+    assert!(
+        by_node[0] > 0 && by_node[1] > 0,
+        "both processes ran jobs: {by_node:?}"
+    );
     a.stop();
     b.stop();
 }
@@ -201,7 +271,10 @@ trait CollectSeqs {
 impl CollectSeqs for claude_jobs::EventStream {
     async fn into_stream_collect(mut self) -> Vec<u64> {
         let mut v = Vec::new();
-        while let Some(r) = tokio::time::timeout(Duration::from_secs(10), self.next()).await.unwrap() {
+        while let Some(r) = tokio::time::timeout(Duration::from_secs(10), self.next())
+            .await
+            .unwrap()
+        {
             v.push(r.seq);
         }
         v
@@ -218,7 +291,11 @@ async fn a_second_manager_in_the_process_leaves_the_first_ones_jobs_alone() {
     let second = builder(dir.path()).build().await.unwrap();
     assert_ne!(first.node_id(), second.node_id());
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(job.state(), JobState::Running, "the second manager did not take it for an orphan");
+    assert_eq!(
+        job.state(),
+        JobState::Running,
+        "the second manager did not take it for an orphan"
+    );
     assert!(alive(job.info().pid.unwrap() as i32));
     job.cancel().await.unwrap();
     assert_eq!(job.wait().await.state, JobState::Cancelled);

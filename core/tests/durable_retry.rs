@@ -26,13 +26,29 @@ async fn crashes_are_retried_with_backoff_until_the_last_attempt() {
         .await
         .unwrap();
     let job = m.submit(spec("no-result", 3)).await.unwrap();
-    let info = tokio::time::timeout(Duration::from_secs(60), job.wait()).await.unwrap();
+    let info = tokio::time::timeout(Duration::from_secs(60), job.wait())
+        .await
+        .unwrap();
     assert_eq!(info.state, JobState::Failed, "{info:?}");
     assert_eq!(info.attempt, 3);
     let events = job.events().into_stream();
     let events: Vec<_> = futures_util::StreamExt::collect::<Vec<_>>(events).await;
-    let retries = events.iter().filter(|r| matches!(r.event, JobEvent::Retrying { counts_as_attempt: true, .. })).count();
-    let starts = events.iter().filter(|r| matches!(r.event, JobEvent::Started { .. })).count();
+    let retries = events
+        .iter()
+        .filter(|r| {
+            matches!(
+                r.event,
+                JobEvent::Retrying {
+                    counts_as_attempt: true,
+                    ..
+                }
+            )
+        })
+        .count();
+    let starts = events
+        .iter()
+        .filter(|r| matches!(r.event, JobEvent::Started { .. }))
+        .count();
     assert_eq!((retries, starts), (2, 3), "{events:#?}");
     // After a restart the same history is read from the store.
     m.shutdown(Duration::from_secs(5)).await;
@@ -40,7 +56,8 @@ async fn crashes_are_retried_with_backoff_until_the_last_attempt() {
     let m2 = builder(dir.path()).build().await.unwrap();
     let again = m2.get(job.id()).await.unwrap();
     assert_eq!(again.info().attempt, 3);
-    let replay: Vec<_> = futures_util::StreamExt::collect::<Vec<_>>(again.events().into_stream()).await;
+    let replay: Vec<_> =
+        futures_util::StreamExt::collect::<Vec<_>>(again.events().into_stream()).await;
     assert_eq!(replay.len(), events.len());
     m2.shutdown(Duration::from_secs(5)).await;
 }
@@ -48,7 +65,11 @@ async fn crashes_are_retried_with_backoff_until_the_last_attempt() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_errors_and_successes_are_not_retried() {
     let dir = data_dir();
-    let m = builder(dir.path()).retry_backoff(Duration::from_millis(100), Duration::from_secs(1)).build().await.unwrap();
+    let m = builder(dir.path())
+        .retry_backoff(Duration::from_millis(100), Duration::from_secs(1))
+        .build()
+        .await
+        .unwrap();
     let bad = m.submit(spec("error-result", 3)).await.unwrap();
     let ok = m.submit(spec("ok", 3)).await.unwrap();
     let bi = bad.wait().await;

@@ -9,7 +9,13 @@ async fn events_of(scenario: &str) -> (claude_jobs::JobInfo, Vec<JobEvent>) {
     let dir = data_dir();
     let m = manager(dir.path(), IsolationMode::Auto).await;
     let job = m
-        .submit(JobSpec::builder().prompt("go").env("FAKE_CLAUDE_SCENARIO", scenario).build().unwrap())
+        .submit(
+            JobSpec::builder()
+                .prompt("go")
+                .env("FAKE_CLAUDE_SCENARIO", scenario)
+                .build()
+                .unwrap(),
+        )
         .await
         .unwrap();
     let info = job.wait().await;
@@ -24,16 +30,44 @@ async fn a_normal_run_tells_its_story_in_order() {
     assert_eq!(info.state, JobState::Succeeded);
     let kinds: Vec<String> = ev
         .iter()
-        .map(|e| serde_json::to_value(e).unwrap()["type"].as_str().unwrap().to_string())
+        .map(|e| {
+            serde_json::to_value(e).unwrap()["type"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect();
-    assert_eq!(kinds, ["queued", "started", "init", "assistant_text", "result", "finished"]);
+    assert_eq!(
+        kinds,
+        [
+            "queued",
+            "started",
+            "init",
+            "assistant_text",
+            "result",
+            "finished"
+        ]
+    );
     match &ev[1] {
         JobEvent::Started { pid, .. } => assert_eq!(Some(*pid), info.pid),
         e => panic!("{e:?}"),
     }
     assert!(matches!(&ev[2], JobEvent::Init { cli_version: Some(v), .. } if v == "0.0.0-fake"));
-    assert!(matches!(&ev[4], JobEvent::Result { cost_usd: Some(_), is_error: false, .. }));
-    assert!(matches!(&ev[5], JobEvent::Finished { state: JobState::Succeeded, .. }));
+    assert!(matches!(
+        &ev[4],
+        JobEvent::Result {
+            cost_usd: Some(_),
+            is_error: false,
+            ..
+        }
+    ));
+    assert!(matches!(
+        &ev[5],
+        JobEvent::Finished {
+            state: JobState::Succeeded,
+            ..
+        }
+    ));
 }
 
 #[tokio::test]
@@ -46,10 +80,23 @@ async fn tool_use_and_tool_results() {
 #[tokio::test]
 async fn api_retries_and_rate_limits() {
     let (_, ev) = events_of("api-retry").await;
-    let retries: Vec<_> = ev.iter().filter(|e| matches!(e, JobEvent::ApiRetry { status: Some(529), .. })).collect();
+    let retries: Vec<_> = ev
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                JobEvent::ApiRetry {
+                    status: Some(529),
+                    ..
+                }
+            )
+        })
+        .collect();
     assert_eq!(retries.len(), 2);
     let (_, ev) = events_of("rate-limit").await;
-    assert!(ev.iter().any(|e| matches!(e, JobEvent::RateLimit { status, .. } if status == "allowed_warning")));
+    assert!(ev
+        .iter()
+        .any(|e| matches!(e, JobEvent::RateLimit { status, .. } if status == "allowed_warning")));
 }
 
 #[tokio::test]
@@ -73,11 +120,21 @@ async fn live_subscribers_follow_and_resume() {
     for _ in 0..4 {
         seen.push(live.next().await.unwrap());
     }
-    assert!(job.state() == JobState::Running, "events arrive while the job runs");
+    assert!(
+        job.state() == JobState::Running,
+        "events arrive while the job runs"
+    );
     // A client that reconnects resumes after the last event it saw.
-    let resumed: Vec<_> = job.events_after(seen.last().unwrap().seq).into_stream().collect().await;
+    let resumed: Vec<_> = job
+        .events_after(seen.last().unwrap().seq)
+        .into_stream()
+        .collect()
+        .await;
     assert_eq!(resumed[0].seq, seen.last().unwrap().seq + 1);
     let rest: Vec<_> = live.into_stream().collect().await;
     assert_eq!(rest.len(), resumed.len());
-    assert!(matches!(rest.last().unwrap().event, JobEvent::Finished { .. }));
+    assert!(matches!(
+        rest.last().unwrap().event,
+        JobEvent::Finished { .. }
+    ));
 }

@@ -24,11 +24,17 @@ async fn thrashing_is_reported_and_timed_out() {
     }
     let dir = data_dir();
     let m = manager(dir.path(), IsolationMode::Required).await;
-    let job = m.submit(thrash().timeout(Duration::from_secs(4)).build().unwrap()).await.unwrap();
+    let job = m
+        .submit(thrash().timeout(Duration::from_secs(4)).build().unwrap())
+        .await
+        .unwrap();
     let info = job.wait().await;
     assert_eq!(info.state, JobState::TimedOut, "{info:?}");
     let err = info.error.unwrap();
-    assert!(err.contains("memory pressure") && err.contains("64 MiB"), "{err}");
+    assert!(
+        err.contains("memory pressure") && err.contains("64 MiB"),
+        "{err}"
+    );
     assert!(info.stats.memory_refaults > 1000, "{:?}", info.stats);
     let ev: Vec<_> = job.events().into_stream().collect().await;
     assert!(ev.iter().any(|r| matches!(r.event, JobEvent::MemoryPressure { limit_bytes: Some(l), .. } if l == 64 << 20)));
@@ -46,9 +52,17 @@ async fn a_pressure_limit_stops_it_early() {
         .build()
         .await
         .unwrap();
-    let info = m.submit(thrash().timeout(Duration::from_secs(60)).build().unwrap()).await.unwrap().wait().await;
+    let info = m
+        .submit(thrash().timeout(Duration::from_secs(60)).build().unwrap())
+        .await
+        .unwrap()
+        .wait()
+        .await;
     assert_eq!(info.state, JobState::TimedOut);
-    assert!(info.duration_ms().unwrap() < 20_000, "stopped well before its timeout");
+    assert!(
+        info.duration_ms().unwrap() < 20_000,
+        "stopped well before its timeout"
+    );
     assert!(info.error.unwrap().contains("under memory pressure"));
 }
 
@@ -69,5 +83,7 @@ async fn a_job_well_inside_its_cap_raises_no_pressure() {
     let job = m.submit(spec).await.unwrap();
     assert_eq!(job.wait().await.state, JobState::Succeeded);
     let ev: Vec<_> = job.events().into_stream().collect().await;
-    assert!(!ev.iter().any(|r| matches!(r.event, JobEvent::MemoryPressure { .. })));
+    assert!(!ev
+        .iter()
+        .any(|r| matches!(r.event, JobEvent::MemoryPressure { .. })));
 }

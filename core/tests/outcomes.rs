@@ -39,8 +39,14 @@ async fn exit_without_result_fails_with_code_and_stderr() {
     assert_eq!(info.state, JobState::Failed);
     assert_eq!(info.exit_code, Some(1));
     let err = info.error.unwrap();
-    assert!(err.contains("code 1") && err.contains("without printing a result"), "{err}");
-    assert!(err.contains("something broke"), "stderr tail in the error: {err}");
+    assert!(
+        err.contains("code 1") && err.contains("without printing a result"),
+        "{err}"
+    );
+    assert!(
+        err.contains("something broke"),
+        "stderr tail in the error: {err}"
+    );
 }
 
 #[tokio::test]
@@ -51,7 +57,10 @@ async fn error_result_fails_even_with_success_subtype() {
     assert_eq!(info.state, JobState::Failed);
     assert_eq!(info.api_error_status, Some(401));
     let err = info.error.unwrap();
-    assert!(err.contains("401") && err.contains("authentication"), "{err}");
+    assert!(
+        err.contains("401") && err.contains("authentication"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -59,7 +68,9 @@ async fn result_then_no_exit_succeeds_and_is_stopped() {
     let dir = data_dir();
     let m = manager(dir.path(), IsolationMode::Auto).await;
     let job = m.submit(spec("hang-after-result")).await.unwrap();
-    let info = tokio::time::timeout(std::time::Duration::from_secs(15), job.wait()).await.unwrap();
+    let info = tokio::time::timeout(std::time::Duration::from_secs(15), job.wait())
+        .await
+        .unwrap();
     assert_eq!(info.state, JobState::Succeeded, "{info:?}");
     assert!(info.pid.map(|p| !alive(p as i32)).unwrap());
 }
@@ -76,12 +87,18 @@ async fn garbage_lines_are_warnings_not_failures() {
     let mut other = 0;
     while let Some(r) = ev.next().await {
         match r.event {
-            JobEvent::Warning { kind: WarningKind::NotJson, .. } => not_json += 1,
+            JobEvent::Warning {
+                kind: WarningKind::NotJson,
+                ..
+            } => not_json += 1,
             JobEvent::Other { message_type, .. } if message_type == "future_thing" => other += 1,
             _ => {}
         }
     }
-    assert_eq!(not_json, 3, "plain text, invalid UTF-8 and broken JSON lines");
+    assert_eq!(
+        not_json, 3,
+        "plain text, invalid UTF-8 and broken JSON lines"
+    );
     assert_eq!(other, 1, "unknown types pass through");
 }
 
@@ -119,9 +136,13 @@ async fn a_stderr_flood_does_not_block_the_job() {
     let dir = data_dir();
     let m = manager(dir.path(), IsolationMode::Auto).await;
     let job = m.submit(spec("stderr-flood")).await.unwrap();
-    let info = tokio::time::timeout(std::time::Duration::from_secs(20), job.wait()).await.unwrap();
+    let info = tokio::time::timeout(std::time::Duration::from_secs(20), job.wait())
+        .await
+        .unwrap();
     assert_eq!(info.state, JobState::Succeeded);
-    let size = std::fs::metadata(info.log_dir.unwrap().join("stderr.log")).unwrap().len();
+    let size = std::fs::metadata(info.log_dir.unwrap().join("stderr.log"))
+        .unwrap()
+        .len();
     assert!(size >= 1 << 20, "stderr kept: {size}");
 }
 
@@ -146,7 +167,10 @@ async fn cancel_of_a_process_that_ignores_sigterm_kills_it() {
     assert_eq!(info.state, JobState::Cancelled);
     assert_eq!(info.signal, Some(libc::SIGKILL), "{info:?}");
     assert!(!alive(info.pid.unwrap() as i32));
-    assert!(!job.cancel().await.unwrap(), "cancel after the end changes nothing");
+    assert!(
+        !job.cancel().await.unwrap(),
+        "cancel after the end changes nothing"
+    );
 }
 
 #[tokio::test]

@@ -36,7 +36,12 @@ async fn env(test: &str, scenario: Scenario, max: usize, isolation: IsolationMod
     if isolation == IsolationMode::Required && !cgroups_available(test) {
         return None;
     }
-    let mock = MockServer::start(MockConfig { default_scenario: scenario, ..Default::default() }).await.unwrap();
+    let mock = MockServer::start(MockConfig {
+        default_scenario: scenario,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
     let dir = data_dir();
     let marker = format!("{test}-{}", std::process::id());
     let manager = builder(dir.path())
@@ -51,7 +56,12 @@ async fn env(test: &str, scenario: Scenario, max: usize, isolation: IsolationMod
         .build()
         .await
         .unwrap();
-    Some(Env { _dir: dir, mock, manager, marker })
+    Some(Env {
+        _dir: dir,
+        mock,
+        manager,
+        marker,
+    })
 }
 
 async fn events(job: &Job) -> Vec<JobEvent> {
@@ -59,36 +69,77 @@ async fn events(job: &Job) -> Vec<JobEvent> {
 }
 
 fn prompt(text: &str) -> claude_jobs::JobSpecBuilder {
-    JobSpec::builder().prompt(text).timeout(Duration::from_secs(120))
+    JobSpec::builder()
+        .prompt(text)
+        .timeout(Duration::from_secs(120))
 }
 
 #[tokio::test]
 async fn a_brief_written_through_the_write_tool() {
-    let Some(e) = env("a_brief_written_through_the_write_tool", Scenario::Write, 3, IsolationMode::Auto).await else { return };
+    let Some(e) = env(
+        "a_brief_written_through_the_write_tool",
+        Scenario::Write,
+        3,
+        IsolationMode::Auto,
+    )
+    .await
+    else {
+        return;
+    };
     let job = e
         .manager
-        .submit(JobSpec::builder().template("brief").variable("brand", "Kettle Co").variable("research", "Kettles since 1921.").build().unwrap())
+        .submit(
+            JobSpec::builder()
+                .template("brief")
+                .variable("brand", "Kettle Co")
+                .variable("research", "Kettles since 1921.")
+                .build()
+                .unwrap(),
+        )
         .await
         .unwrap();
     let info = job.wait().await;
     assert_eq!(info.state, JobState::Succeeded, "{info:?}");
     let ev = events(&job).await;
-    assert!(ev.iter().any(|e| matches!(e, JobEvent::ToolUse { name, .. } if name == "Write")), "the model used Write");
-    assert!(!ev.iter().any(|e| matches!(e, JobEvent::Warning { message, .. } if message.contains("did not write"))));
+    assert!(
+        ev.iter()
+            .any(|e| matches!(e, JobEvent::ToolUse { name, .. } if name == "Write")),
+        "the model used Write"
+    );
+    assert!(!ev.iter().any(
+        |e| matches!(e, JobEvent::Warning { message, .. } if message.contains("did not write"))
+    ));
     let out = std::fs::read_to_string(&info.outputs[0]).unwrap();
     assert!(out.contains("Offline sample text"), "{out}");
     assert!(info.outputs[0].ends_with("brief-outputs/Kettle-Co-brief.md"));
     assert!(info.cost_usd.unwrap() > 0.0);
     assert!(info.usage.as_ref().unwrap().output_tokens > 0);
     assert!(info.session_id.is_some());
-    assert!(info.cli_version.as_deref().unwrap().starts_with("2."), "{:?}", info.cli_version);
+    assert!(
+        info.cli_version.as_deref().unwrap().starts_with("2."),
+        "{:?}",
+        info.cli_version
+    );
     assert_eq!(info.num_turns, Some(2));
 }
 
 #[tokio::test]
 async fn the_whole_workflow_for_one_brand() {
-    let Some(e) = env("the_whole_workflow_for_one_brand", Scenario::Write, 3, IsolationMode::Auto).await else { return };
-    let wf = e.manager.submit_brand_workflow("Kettle Co", WorkflowOptions::default()).await.unwrap();
+    let Some(e) = env(
+        "the_whole_workflow_for_one_brand",
+        Scenario::Write,
+        3,
+        IsolationMode::Auto,
+    )
+    .await
+    else {
+        return;
+    };
+    let wf = e
+        .manager
+        .submit_brand_workflow("Kettle Co", WorkflowOptions::default())
+        .await
+        .unwrap();
     let mut infos = Vec::new();
     for j in wf.jobs() {
         infos.push(j.wait().await);
@@ -101,33 +152,81 @@ async fn the_whole_workflow_for_one_brand() {
     assert!(infos[1].finished_at <= infos[2].started_at);
     // The mock's sample text quotes the prompt: the brief's prompt carried the research.
     let research = std::fs::read_to_string(&infos[0].outputs[0]).unwrap();
-    let brief_stdout = std::fs::read_to_string(infos[1].log_dir.as_ref().unwrap().join("stdout.log")).unwrap();
+    let brief_stdout =
+        std::fs::read_to_string(infos[1].log_dir.as_ref().unwrap().join("stdout.log")).unwrap();
     assert!(brief_stdout.contains("Wrote"), "{brief_stdout}");
     assert!(!research.is_empty());
-    assert!(e.mock.requests() >= 6, "two requests per step: {}", e.mock.requests());
+    assert!(
+        e.mock.requests() >= 6,
+        "two requests per step: {}",
+        e.mock.requests()
+    );
 }
 
 #[tokio::test]
 async fn a_64m_cap_is_oom_killed() {
-    let Some(e) = env("a_64m_cap_is_oom_killed", Scenario::Text, 3, IsolationMode::Required).await else { return };
-    let info = e.manager.submit(prompt("hello").memory("64M").build().unwrap()).await.unwrap().wait().await;
+    let Some(e) = env(
+        "a_64m_cap_is_oom_killed",
+        Scenario::Text,
+        3,
+        IsolationMode::Required,
+    )
+    .await
+    else {
+        return;
+    };
+    let info = e
+        .manager
+        .submit(prompt("hello").memory("64M").build().unwrap())
+        .await
+        .unwrap()
+        .wait()
+        .await;
     assert_eq!(info.state, JobState::OomKilled, "{info:?}");
     assert!(info.stats.oom_kills >= 1);
 }
 
 #[tokio::test]
 async fn a_128m_cap_never_hangs_the_manager() {
-    let Some(e) = env("a_128m_cap_never_hangs_the_manager", Scenario::Text, 3, IsolationMode::Required).await else { return };
-    let job = e.manager.submit(prompt("hello").memory("128M").timeout(Duration::from_secs(30)).build().unwrap()).await.unwrap();
-    let info = tokio::time::timeout(Duration::from_secs(60), job.wait()).await.expect("the manager ended the job");
+    let Some(e) = env(
+        "a_128m_cap_never_hangs_the_manager",
+        Scenario::Text,
+        3,
+        IsolationMode::Required,
+    )
+    .await
+    else {
+        return;
+    };
+    let job = e
+        .manager
+        .submit(
+            prompt("hello")
+                .memory("128M")
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let info = tokio::time::timeout(Duration::from_secs(60), job.wait())
+        .await
+        .expect("the manager ended the job");
     // This CLI version fits in 128 MiB on some kernels and thrashes on others:
     // either it finishes, or it is stopped with memory pressure named.
     match info.state {
         JobState::Succeeded => {}
-        JobState::TimedOut => assert!(info.error.as_deref().unwrap().contains("memory pressure"), "{info:?}"),
+        JobState::TimedOut => assert!(
+            info.error.as_deref().unwrap().contains("memory pressure"),
+            "{info:?}"
+        ),
         other => panic!("unexpected {other}: {info:?}"),
     }
-    assert!(info.stats.peak_memory_bytes > 100 << 20, "it ran against its cap: {:?}", info.stats);
+    assert!(
+        info.stats.peak_memory_bytes > 100 << 20,
+        "it ran against its cap: {:?}",
+        info.stats
+    );
     assert!(job_cgroups(&info.id).is_empty());
 }
 
@@ -141,7 +240,9 @@ async fn wait_for_bash(job: &Job, marker: &str) {
     // The tool's `sleep 300` is running inside the job.
     let started = eventually(30, || {
         processes_with_env(marker).iter().any(|p| {
-            std::fs::read_to_string(format!("/proc/{p}/cmdline")).map(|c| c.contains("sleep")).unwrap_or(false)
+            std::fs::read_to_string(format!("/proc/{p}/cmdline"))
+                .map(|c| c.contains("sleep"))
+                .unwrap_or(false)
         })
     })
     .await;
@@ -150,62 +251,162 @@ async fn wait_for_bash(job: &Job, marker: &str) {
 
 #[tokio::test]
 async fn cancel_during_a_bash_tool_call_leaves_nothing() {
-    let Some(e) = env("cancel_during_a_bash_tool_call_leaves_nothing", Scenario::Bash, 3, IsolationMode::Required).await else { return };
-    let job = e.manager.submit(prompt("run the long command").allowed_tools(["Bash"]).build().unwrap()).await.unwrap();
+    let Some(e) = env(
+        "cancel_during_a_bash_tool_call_leaves_nothing",
+        Scenario::Bash,
+        3,
+        IsolationMode::Required,
+    )
+    .await
+    else {
+        return;
+    };
+    let job = e
+        .manager
+        .submit(
+            prompt("run the long command")
+                .allowed_tools(["Bash"])
+                .build()
+                .unwrap(),
+        )
+        .await
+        .unwrap();
     wait_for_bash(&job, &e.marker).await;
     job.cancel().await.unwrap();
     let info = job.wait().await;
     assert_eq!(info.state, JobState::Cancelled);
-    assert!(processes_with_env(&e.marker).is_empty(), "a process of the job survived");
+    assert!(
+        processes_with_env(&e.marker).is_empty(),
+        "a process of the job survived"
+    );
     assert!(job_cgroups(&info.id).is_empty());
 }
 
 #[tokio::test]
 async fn timeout_during_a_bash_tool_call_leaves_nothing() {
-    let Some(e) = env("timeout_during_a_bash_tool_call_leaves_nothing", Scenario::Bash, 3, IsolationMode::Required).await else { return };
-    let spec = prompt("run the long command").allowed_tools(["Bash"]).timeout(Duration::from_secs(8)).build().unwrap();
+    let Some(e) = env(
+        "timeout_during_a_bash_tool_call_leaves_nothing",
+        Scenario::Bash,
+        3,
+        IsolationMode::Required,
+    )
+    .await
+    else {
+        return;
+    };
+    let spec = prompt("run the long command")
+        .allowed_tools(["Bash"])
+        .timeout(Duration::from_secs(8))
+        .build()
+        .unwrap();
     let job = e.manager.submit(spec).await.unwrap();
     wait_for_bash(&job, &e.marker).await;
     let info = job.wait().await;
     assert_eq!(info.state, JobState::TimedOut, "{info:?}");
-    assert!(processes_with_env(&e.marker).is_empty(), "a process of the job survived");
+    assert!(
+        processes_with_env(&e.marker).is_empty(),
+        "a process of the job survived"
+    );
     assert!(job_cgroups(&info.id).is_empty());
 }
 
 #[tokio::test]
 async fn overloaded_then_success_shows_retries() {
-    let Some(e) = env("overloaded_then_success_shows_retries", Scenario::Overloaded, 3, IsolationMode::Auto).await else { return };
-    let job = e.manager.submit(prompt("hello\nmock-overloaded-count: 2").build().unwrap()).await.unwrap();
+    let Some(e) = env(
+        "overloaded_then_success_shows_retries",
+        Scenario::Overloaded,
+        3,
+        IsolationMode::Auto,
+    )
+    .await
+    else {
+        return;
+    };
+    let job = e
+        .manager
+        .submit(prompt("hello\nmock-overloaded-count: 2").build().unwrap())
+        .await
+        .unwrap();
     let info = job.wait().await;
     assert_eq!(info.state, JobState::Succeeded, "{info:?}");
-    let retries = events(&job).await.into_iter().filter(|e| matches!(e, JobEvent::ApiRetry { status: Some(529), .. })).count();
+    let retries = events(&job)
+        .await
+        .into_iter()
+        .filter(|e| {
+            matches!(
+                e,
+                JobEvent::ApiRetry {
+                    status: Some(529),
+                    ..
+                }
+            )
+        })
+        .count();
     assert_eq!(retries, 2);
 }
 
 #[tokio::test]
 async fn unauthorized_fails_with_a_readable_error() {
-    let Some(e) = env("unauthorized_fails_with_a_readable_error", Scenario::Unauthorized, 3, IsolationMode::Auto).await else { return };
-    let info = e.manager.submit(prompt("hello").build().unwrap()).await.unwrap().wait().await;
+    let Some(e) = env(
+        "unauthorized_fails_with_a_readable_error",
+        Scenario::Unauthorized,
+        3,
+        IsolationMode::Auto,
+    )
+    .await
+    else {
+        return;
+    };
+    let info = e
+        .manager
+        .submit(prompt("hello").build().unwrap())
+        .await
+        .unwrap()
+        .wait()
+        .await;
     assert_eq!(info.state, JobState::Failed);
     assert_eq!(info.api_error_status, Some(401));
     let err = info.error.unwrap();
-    assert!(err.contains("401") && err.contains("authentication failed") && err.contains("ANTHROPIC_API_KEY"), "{err}");
+    assert!(
+        err.contains("401")
+            && err.contains("authentication failed")
+            && err.contains("ANTHROPIC_API_KEY"),
+        "{err}"
+    );
     assert!(!err.contains("test-key-not-real"));
 }
 
 #[tokio::test]
 async fn five_jobs_never_more_than_three_clis() {
-    let Some(e) = env("five_jobs_never_more_than_three_clis", Scenario::Slow, 3, IsolationMode::Auto).await else { return };
+    let Some(e) = env(
+        "five_jobs_never_more_than_three_clis",
+        Scenario::Slow,
+        3,
+        IsolationMode::Auto,
+    )
+    .await
+    else {
+        return;
+    };
     let bin = std::fs::canonicalize(std::env::var("CLAUDE_BIN").unwrap()).unwrap();
     let mut jobs = Vec::new();
     for _ in 0..5 {
-        jobs.push(e.manager.submit(prompt("hello\nmock-slow-seconds: 2").build().unwrap()).await.unwrap());
+        jobs.push(
+            e.manager
+                .submit(prompt("hello\nmock-slow-seconds: 2").build().unwrap())
+                .await
+                .unwrap(),
+        );
     }
     let mut max = 0;
     while jobs.iter().any(|j| !j.state().is_final()) {
         let clis = processes_with_env(&e.marker)
             .into_iter()
-            .filter(|p| std::fs::read_link(format!("/proc/{p}/exe")).map(|x| x == bin).unwrap_or(false))
+            .filter(|p| {
+                std::fs::read_link(format!("/proc/{p}/exe"))
+                    .map(|x| x == bin)
+                    .unwrap_or(false)
+            })
             .count();
         max = max.max(clis);
         tokio::time::sleep(Duration::from_millis(50)).await;

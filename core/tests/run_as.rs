@@ -9,7 +9,10 @@ use common::*;
 
 fn status_field(pid: u32, field: &str) -> Option<String> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    s.lines().find_map(|l| l.strip_prefix(field).map(|v| v.split_whitespace().next().unwrap_or("").to_string()))
+    s.lines().find_map(|l| {
+        l.strip_prefix(field)
+            .map(|v| v.split_whitespace().next().unwrap_or("").to_string())
+    })
 }
 
 #[tokio::test]
@@ -35,17 +38,26 @@ async fn runs_as_nobody_inside_its_cgroup() {
     let job = m.submit(spec).await.unwrap();
     assert!(eventually(30, || job.info().pid.is_some()).await);
     let pid = job.info().pid.unwrap();
-    assert!(eventually(10, || status_field(pid, "Uid:").as_deref() == Some("65534")).await, "dropped to uid 65534");
+    assert!(
+        eventually(10, || status_field(pid, "Uid:").as_deref() == Some("65534")).await,
+        "dropped to uid 65534"
+    );
     assert_eq!(status_field(pid, "Gid:").as_deref(), Some("65534"));
     let groups = job_cgroups(job.id());
     assert!(!groups.is_empty());
     let in_group = groups.iter().any(|g| {
-        std::fs::read_to_string(g.join("cgroup.procs")).map(|p| p.lines().any(|l| l == pid.to_string())).unwrap_or(false)
+        std::fs::read_to_string(g.join("cgroup.procs"))
+            .map(|p| p.lines().any(|l| l == pid.to_string()))
+            .unwrap_or(false)
     });
     assert!(in_group, "joined its cgroup before dropping privileges");
     let info = job.wait().await;
     assert_eq!(info.state, JobState::Succeeded, "{info:?}");
     use std::os::unix::fs::MetadataExt;
     let work = info.log_dir.unwrap().join("work");
-    assert_eq!(std::fs::metadata(&work).unwrap().uid(), 65534, "its working dir is its own");
+    assert_eq!(
+        std::fs::metadata(&work).unwrap().uid(),
+        65534,
+        "its working dir is its own"
+    );
 }

@@ -11,8 +11,21 @@ async fn shutdown_interrupts_running_and_queued_jobs() {
     let dir = data_dir();
     // In memory: queued jobs end `interrupted` at shutdown. (A durable store
     // keeps them queued for the next manager: see durable_restart.rs.)
-    let m = builder(dir.path()).store_url("memory").max_concurrent(1).isolation(IsolationMode::Auto).build().await.unwrap();
-    let slow = || JobSpec::builder().prompt("x").env("FAKE_CLAUDE_SCENARIO", "slow").env("FAKE_CLAUDE_SECONDS", "30").build().unwrap();
+    let m = builder(dir.path())
+        .store_url("memory")
+        .max_concurrent(1)
+        .isolation(IsolationMode::Auto)
+        .build()
+        .await
+        .unwrap();
+    let slow = || {
+        JobSpec::builder()
+            .prompt("x")
+            .env("FAKE_CLAUDE_SCENARIO", "slow")
+            .env("FAKE_CLAUDE_SECONDS", "30")
+            .build()
+            .unwrap()
+    };
     let running = m.submit(slow()).await.unwrap();
     let queued = m.submit(slow()).await.unwrap();
     assert!(eventually(30, || running.info().pid.is_some()).await);
@@ -30,7 +43,14 @@ async fn shutdown_lets_short_jobs_finish() {
     let dir = data_dir();
     let m = manager(dir.path(), IsolationMode::Auto).await;
     let job = m
-        .submit(JobSpec::builder().prompt("x").env("FAKE_CLAUDE_SCENARIO", "slow").env("FAKE_CLAUDE_SECONDS", "0.5").build().unwrap())
+        .submit(
+            JobSpec::builder()
+                .prompt("x")
+                .env("FAKE_CLAUDE_SCENARIO", "slow")
+                .env("FAKE_CLAUDE_SECONDS", "0.5")
+                .build()
+                .unwrap(),
+        )
         .await
         .unwrap();
     assert!(eventually(30, || job.info().pid.is_some()).await);

@@ -24,8 +24,15 @@ async fn check_gone(job: &claude_jobs::Job, marker: &str) {
     for p in &pids {
         assert!(!alive(*p), "pid {p} survived");
     }
-    assert!(processes_with_env(marker).is_empty(), "a process of the job survived");
-    assert!(job_cgroups(job.id()).is_empty(), "cgroup left: {:?}", job_cgroups(job.id()));
+    assert!(
+        processes_with_env(marker).is_empty(),
+        "a process of the job survived"
+    );
+    assert!(
+        job_cgroups(job.id()).is_empty(),
+        "cgroup left: {:?}",
+        job_cgroups(job.id())
+    );
 }
 
 #[tokio::test]
@@ -40,11 +47,16 @@ async fn cancel_kills_the_whole_tree() {
     let mut ev = job.events();
     // Wait until the tree exists.
     while let Some(r) = ev.next().await {
-        if matches!(&r.event, claude_jobs::JobEvent::Other { raw, .. } if raw["subtype"] == "fake_pids") {
+        if matches!(&r.event, claude_jobs::JobEvent::Other { raw, .. } if raw["subtype"] == "fake_pids")
+        {
             break;
         }
     }
-    assert_eq!(processes_with_env(&marker).len(), 3, "leader, child, daemon");
+    assert_eq!(
+        processes_with_env(&marker).len(),
+        3,
+        "leader, child, daemon"
+    );
     assert!(!job_cgroups(job.id()).is_empty());
     job.cancel().await.unwrap();
     let info = job.wait().await;
@@ -60,7 +72,10 @@ async fn timeout_kills_the_whole_tree() {
     let dir = data_dir();
     let m = manager(dir.path(), IsolationMode::Required).await;
     let marker = format!("timeout-{}", std::process::id());
-    let spec = fork_tree(&marker).timeout(Duration::from_secs(2)).build().unwrap();
+    let spec = fork_tree(&marker)
+        .timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
     let job = m.submit(spec).await.unwrap();
     let info = job.wait().await;
     assert_eq!(info.state, JobState::TimedOut);

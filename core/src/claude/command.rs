@@ -32,7 +32,11 @@ pub const DEFAULT_PASS_ENV: &[&str] = &[
 ];
 
 /// Variables that make the CLI think it runs inside another Claude session.
-pub const REMOVED_ENV: &[&str] = &["CLAUDECODE", "CLAUDE_CODE_ENTRYPOINT", "CLAUDE_CODE_CHILD_SESSION"];
+pub const REMOVED_ENV: &[&str] = &[
+    "CLAUDECODE",
+    "CLAUDE_CODE_ENTRYPOINT",
+    "CLAUDE_CODE_CHILD_SESSION",
+];
 
 /// The CLI arguments for a spec: `-p --output-format stream-json --verbose` and
 /// the options the spec sets.
@@ -118,20 +122,39 @@ mod tests {
             .build()
             .unwrap();
         let a = args(&spec);
-        assert_eq!(&a[..4], &["-p", "--output-format", "stream-json", "--verbose"]);
+        assert_eq!(
+            &a[..4],
+            &["-p", "--output-format", "stream-json", "--verbose"]
+        );
         assert!(a.windows(2).any(|w| w == ["--model", "claude-x"]));
         assert!(a.windows(2).any(|w| w == ["--allowedTools", "Read,Write"]));
         assert_eq!(a.last().unwrap(), "--bare");
-        assert!(!a.iter().any(|x| x == "p"), "the prompt never goes on the command line");
+        assert!(
+            !a.iter().any(|x| x == "p"),
+            "the prompt never goes on the command line"
+        );
     }
 
     #[test]
     fn env_is_explicit_and_drops_session_markers() {
         std::env::set_var("CLAUDECODE", "1");
         std::env::set_var("SOME_DATABASE_URL", "postgres://secret");
-        let spec = JobSpec::builder().prompt("p").env("JOB_VAR", "v").build().unwrap();
-        let pass: Vec<String> = ["PATH", "CLAUDECODE"].iter().map(|s| s.to_string()).collect();
-        let e = env(&pass, &BTreeMap::new(), &spec, Some(Path::new("/cfg")), None);
+        let spec = JobSpec::builder()
+            .prompt("p")
+            .env("JOB_VAR", "v")
+            .build()
+            .unwrap();
+        let pass: Vec<String> = ["PATH", "CLAUDECODE"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let e = env(
+            &pass,
+            &BTreeMap::new(),
+            &spec,
+            Some(Path::new("/cfg")),
+            None,
+        );
         assert!(!e.contains_key("CLAUDECODE"));
         assert!(!e.contains_key("SOME_DATABASE_URL"));
         assert_eq!(e["CLAUDE_CONFIG_DIR"], "/cfg");

@@ -107,7 +107,10 @@ pub(crate) fn parse_line(line: &[u8], st: &mut StreamState, out: &mut Vec<JobEve
     if trimmed[0] != b'{' {
         out.push(JobEvent::Warning {
             kind: WarningKind::NotJson,
-            message: format!("skipped a stdout line that is not JSON: {}", preview(trimmed)),
+            message: format!(
+                "skipped a stdout line that is not JSON: {}",
+                preview(trimmed)
+            ),
         });
         return;
     }
@@ -116,7 +119,10 @@ pub(crate) fn parse_line(line: &[u8], st: &mut StreamState, out: &mut Vec<JobEve
         Err(e) => {
             out.push(JobEvent::Warning {
                 kind: WarningKind::NotJson,
-                message: format!("skipped a stdout line that is not valid JSON ({e}): {}", preview(trimmed)),
+                message: format!(
+                    "skipped a stdout line that is not valid JSON ({e}): {}",
+                    preview(trimmed)
+                ),
             });
             return;
         }
@@ -141,7 +147,10 @@ pub(crate) fn parse_line(line: &[u8], st: &mut StreamState, out: &mut Vec<JobEve
         "rate_limit_event" => {
             let info = msg.rate_limit_info;
             out.push(JobEvent::RateLimit {
-                status: info.as_ref().and_then(|i| i.status.clone()).unwrap_or_default(),
+                status: info
+                    .as_ref()
+                    .and_then(|i| i.status.clone())
+                    .unwrap_or_default(),
                 resets_at: info.as_ref().and_then(|i| i.resets_at),
                 limit_type: info.and_then(|i| i.limit_type),
             });
@@ -305,7 +314,9 @@ mod tests {
             r#"{"type":"result","subtype":"success","is_error":false,"result":"done","total_cost_usd":0.5,"usage":{"input_tokens":3,"output_tokens":4},"num_turns":2,"session_id":"s1"}"#,
         ]);
         assert_eq!(st.cli_version.as_deref(), Some("2.1.0"));
-        assert!(matches!(&ev[0], JobEvent::Init { tools, .. } if tools == &vec!["Write".to_string()]));
+        assert!(
+            matches!(&ev[0], JobEvent::Init { tools, .. } if tools == &vec!["Write".to_string()])
+        );
         assert!(matches!(&ev[1], JobEvent::AssistantText { text } if text == "hi"));
         assert!(matches!(&ev[2], JobEvent::ToolUse { name, .. } if name == "Write"));
         assert!(matches!(&ev[3], JobEvent::ToolResult { content, .. } if content == "ok"));
@@ -328,9 +339,23 @@ mod tests {
     fn garbage_becomes_warnings_and_unknown_types_pass_through() {
         let (_, ev) = parse(&["not json", "{broken", r#"{"type":"future","x":1}"#, ""]);
         assert_eq!(ev.len(), 3);
-        assert!(matches!(&ev[0], JobEvent::Warning { kind: WarningKind::NotJson, .. }));
-        assert!(matches!(&ev[1], JobEvent::Warning { kind: WarningKind::NotJson, .. }));
-        assert!(matches!(&ev[2], JobEvent::Other { message_type, raw } if message_type == "future" && raw["x"] == 1));
+        assert!(matches!(
+            &ev[0],
+            JobEvent::Warning {
+                kind: WarningKind::NotJson,
+                ..
+            }
+        ));
+        assert!(matches!(
+            &ev[1],
+            JobEvent::Warning {
+                kind: WarningKind::NotJson,
+                ..
+            }
+        ));
+        assert!(
+            matches!(&ev[2], JobEvent::Other { message_type, raw } if message_type == "future" && raw["x"] == 1)
+        );
     }
 
     #[test]
@@ -339,7 +364,16 @@ mod tests {
             r#"{"type":"system","subtype":"api_retry","attempt":2,"max_retries":10,"retry_delay_ms":500,"error_status":529,"error":"overloaded_error"}"#,
             r#"{"type":"rate_limit_event","rate_limit_info":{"status":"allowed_warning","resetsAt":17,"rateLimitType":"five_hour"}}"#,
         ]);
-        assert!(matches!(&ev[0], JobEvent::ApiRetry { attempt: 2, status: Some(529), .. }));
-        assert!(matches!(&ev[1], JobEvent::RateLimit { status, resets_at: Some(17), .. } if status == "allowed_warning"));
+        assert!(matches!(
+            &ev[0],
+            JobEvent::ApiRetry {
+                attempt: 2,
+                status: Some(529),
+                ..
+            }
+        ));
+        assert!(
+            matches!(&ev[1], JobEvent::RateLimit { status, resets_at: Some(17), .. } if status == "allowed_warning")
+        );
     }
 }

@@ -141,7 +141,11 @@ impl Isolator {
     }
 
     /// Creates the group `job-<id>` with `limits`, written and read back.
-    pub(crate) fn create(&self, job_id: &str, limits: &ResourceLimits) -> Result<Box<dyn JobGroup>, String> {
+    pub(crate) fn create(
+        &self,
+        job_id: &str,
+        limits: &ResourceLimits,
+    ) -> Result<Box<dyn JobGroup>, String> {
         let name = format!("job-{job_id}");
         match &self.root {
             #[cfg(target_os = "linux")]

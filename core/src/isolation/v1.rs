@@ -27,9 +27,9 @@ impl V1Root {
         let mounts = cgroups_rs::fs::hierarchies::mountinfo_self();
         let own = cgfs::own_cgroups();
         let mount_of = |ctrl: &str| {
-            mounts.iter().find(|m| {
-                m.fs_type.0 == "cgroup" && m.super_opts.iter().any(|o| o == ctrl)
-            })
+            mounts
+                .iter()
+                .find(|m| m.fs_type.0 == "cgroup" && m.super_opts.iter().any(|o| o == ctrl))
         };
         mount_of("memory")?;
         let mut parents = Vec::new();
@@ -106,7 +106,13 @@ impl V1Root {
         let group = self.group_at(|p| p.join(&self.mgr_name).join(name));
         for dir in group.unique_dirs() {
             std::fs::create_dir(&dir)
-                .or_else(|e| if e.kind() == std::io::ErrorKind::AlreadyExists { Ok(()) } else { Err(e) })
+                .or_else(|e| {
+                    if e.kind() == std::io::ErrorKind::AlreadyExists {
+                        Ok(())
+                    } else {
+                        Err(e)
+                    }
+                })
                 .map_err(|e| format!("cannot create cgroup {}: {e}", dir.display()))?;
         }
         if let Err(e) = group.apply(limits) {
@@ -143,7 +149,10 @@ pub(crate) struct V1Group {
 
 impl V1Group {
     fn dir(&self, ctrl: &str) -> Option<&Path> {
-        self.dirs.iter().find(|(c, _)| *c == ctrl).map(|(_, d)| d.as_path())
+        self.dirs
+            .iter()
+            .find(|(c, _)| *c == ctrl)
+            .map(|(_, d)| d.as_path())
     }
 
     fn unique_dirs(&self) -> Vec<PathBuf> {
@@ -189,12 +198,16 @@ impl V1Group {
     /// the memory+swap counter, so take the larger of the two.
     fn cap_hits(&self) -> u64 {
         self.dir("memory")
-            .map(|d| cgfs::read_u64(d, "memory.failcnt").max(cgfs::read_u64(d, "memory.memsw.failcnt")))
+            .map(|d| {
+                cgfs::read_u64(d, "memory.failcnt").max(cgfs::read_u64(d, "memory.memsw.failcnt"))
+            })
             .unwrap_or(0)
     }
 
     fn freeze(&self, state: &str) -> bool {
-        let Some(fr) = self.dir("freezer") else { return false };
+        let Some(fr) = self.dir("freezer") else {
+            return false;
+        };
         if cgfs::write(fr, "freezer.state", state).is_err() {
             return false;
         }
@@ -218,7 +231,10 @@ impl JobGroup for V1Group {
     }
 
     fn attach_paths(&self) -> Vec<PathBuf> {
-        self.unique_dirs().into_iter().map(|d| d.join("cgroup.procs")).collect()
+        self.unique_dirs()
+            .into_iter()
+            .map(|d| d.join("cgroup.procs"))
+            .collect()
     }
 
     fn procs(&self) -> Vec<i32> {
@@ -251,11 +267,16 @@ impl JobGroup for V1Group {
     fn sample(&self) -> Sample {
         let mem = self.dir("memory");
         Sample {
-            memory_bytes: mem.map(|d| cgfs::read_u64(d, "memory.usage_in_bytes")).unwrap_or(0),
+            memory_bytes: mem
+                .map(|d| cgfs::read_u64(d, "memory.usage_in_bytes"))
+                .unwrap_or(0),
             memory_cap_hits: self.cap_hits(),
             refaults: mem.map(cgfs::refaults).unwrap_or(0),
             pressure_avg10: None,
-            processes: self.dir("pids").map(|d| cgfs::read_u64(d, "pids.current")).unwrap_or(0),
+            processes: self
+                .dir("pids")
+                .map(|d| cgfs::read_u64(d, "pids.current"))
+                .unwrap_or(0),
         }
     }
 
@@ -263,7 +284,9 @@ impl JobGroup for V1Group {
         let mem = self.dir("memory");
         let cpu = self.dir("cpu");
         ResourceStats {
-            peak_memory_bytes: mem.map(|d| cgfs::read_u64(d, "memory.max_usage_in_bytes")).unwrap_or(0),
+            peak_memory_bytes: mem
+                .map(|d| cgfs::read_u64(d, "memory.max_usage_in_bytes"))
+                .unwrap_or(0),
             cpu_usage_usec: self
                 .dir("cpuacct")
                 .map(|d| cgfs::read_u64(d, "cpuacct.usage") / 1000)
@@ -272,7 +295,9 @@ impl JobGroup for V1Group {
                 .and_then(|d| cgfs::keyed(d, "cpu.stat", "throttled_time"))
                 .unwrap_or(0)
                 / 1000,
-            nr_throttled: cpu.and_then(|d| cgfs::keyed(d, "cpu.stat", "nr_throttled")).unwrap_or(0),
+            nr_throttled: cpu
+                .and_then(|d| cgfs::keyed(d, "cpu.stat", "nr_throttled"))
+                .unwrap_or(0),
             peak_processes: 0,
             memory_cap_hits: self.cap_hits(),
             memory_refaults: mem.map(cgfs::refaults).unwrap_or(0),
@@ -287,7 +312,6 @@ impl JobGroup for V1Group {
         }
         ok
     }
-
 
     fn paths(&self) -> Vec<PathBuf> {
         self.unique_dirs()

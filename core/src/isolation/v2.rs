@@ -28,8 +28,11 @@ impl V2Root {
     pub(crate) fn detect() -> Option<Result<V2Root, String>> {
         // Prefer a mount with controllers (a hybrid host's `unified` has none).
         let mounts = cgfs::mounts("cgroup2");
-        let has_controllers =
-            |m: &&cgfs::Mount| !cgfs::read(&m.point, "cgroup.controllers").unwrap_or_default().is_empty();
+        let has_controllers = |m: &&cgfs::Mount| {
+            !cgfs::read(&m.point, "cgroup.controllers")
+                .unwrap_or_default()
+                .is_empty()
+        };
         let m = mounts.iter().find(has_controllers).or(mounts.first())?;
         let own_path = cgfs::own_cgroups()
             .into_iter()
@@ -68,7 +71,8 @@ impl V2Root {
                 self.own.display()
             ));
         }
-        let is_root = self.own.join("cgroup.procs").exists() && !self.own.join("cgroup.type").exists();
+        let is_root =
+            self.own.join("cgroup.procs").exists() && !self.own.join("cgroup.type").exists();
         if !is_root && !enabled(&self.own) {
             // No internal processes: move every process of our cgroup into a leaf.
             let leaf = self.own.join(MANAGER_LEAF);
@@ -126,13 +130,18 @@ fn mkdir(dir: &Path) -> Result<(), String> {
     match std::fs::create_dir(dir) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(format!("cannot create cgroup {}: {e}; {HOW_TO_FIX}", dir.display())),
+        Err(e) => Err(format!(
+            "cannot create cgroup {}: {e}; {HOW_TO_FIX}",
+            dir.display()
+        )),
     }
 }
 
 fn enabled(dir: &Path) -> bool {
     let cur = cgfs::read(dir, "cgroup.subtree_control").unwrap_or_default();
-    CONTROLLERS.iter().all(|c| cur.split_whitespace().any(|x| x == *c))
+    CONTROLLERS
+        .iter()
+        .all(|c| cur.split_whitespace().any(|x| x == *c))
 }
 
 fn enable(dir: &Path) -> Result<(), String> {
@@ -154,7 +163,9 @@ fn enable(dir: &Path) -> Result<(), String> {
 /// `avg10` of the `some` line of a PSI file
 /// (`some avg10=1.23 avg60=… avg300=… total=…`), in percent.
 fn some_avg10(text: &str) -> Option<f64> {
-    let line = text.lines().find(|l| l.split_whitespace().next() == Some("some"))?;
+    let line = text
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some("some"))?;
     line.split_whitespace()
         .find_map(|kv| kv.strip_prefix("avg10="))
         .and_then(|v| v.parse().ok())
@@ -169,7 +180,10 @@ impl V2Group {
     fn apply(&self, limits: &ResourceLimits) -> Result<(), String> {
         let d = &self.dir;
         if cgfs::read(d, "cgroup.type").as_deref() == Ok("domain invalid") {
-            return Err(format!("{} is 'domain invalid' (a parent holds processes)", d.display()));
+            return Err(format!(
+                "{} is 'domain invalid' (a parent holds processes)",
+                d.display()
+            ));
         }
         if let Some(bytes) = limits.memory {
             let page = 4096;
@@ -280,7 +294,6 @@ impl JobGroup for V2Group {
         cgfs::remove_dir(&self.dir).is_ok()
     }
 
-
     fn paths(&self) -> Vec<PathBuf> {
         vec![self.dir.clone()]
     }
@@ -294,7 +307,10 @@ mod tests {
     fn psi_some_avg10() {
         let text = "some avg10=12.50 avg60=3.00 avg300=0.10 total=123456\nfull avg10=7.00 avg60=1.00 avg300=0.00 total=999\n";
         assert_eq!(some_avg10(text), Some(12.5));
-        assert_eq!(some_avg10("full avg10=7.00 avg60=1.00 avg300=0.00 total=9\n"), None);
+        assert_eq!(
+            some_avg10("full avg10=7.00 avg60=1.00 avg300=0.00 total=9\n"),
+            None
+        );
         assert_eq!(some_avg10(""), None);
     }
 }

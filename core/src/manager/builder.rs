@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::budget::{Budgets, CpuBudget, MemoryBudget};
 use super::policy::Backoff;
 use super::{Config, JobManager, RecoveryPolicy, RetentionPolicy};
 use crate::claude::DEFAULT_PASS_ENV;
@@ -34,6 +35,8 @@ use crate::ResourceLimits;
 pub struct JobManagerBuilder {
     pub(crate) cfg: Config,
     pub(crate) concurrency: Concurrency,
+    pub(crate) memory_budget: MemoryBudget,
+    pub(crate) cpu_budget: CpuBudget,
     pub(crate) store: Option<Arc<dyn JobStore>>,
     pub(crate) store_url: Option<String>,
     pub(crate) subreaper: bool,
@@ -73,6 +76,8 @@ impl Default for JobManagerBuilder {
                 node_id: None,
             },
             concurrency: Concurrency::Fixed(3),
+            memory_budget: MemoryBudget::default(),
+            cpu_budget: CpuBudget::default(),
             store: None,
             store_url: None,
             subreaper: true,
@@ -86,6 +91,20 @@ impl JobManagerBuilder {
     /// `floor((available RAM − 2 GiB) / 1.2 GiB)` rule).
     pub fn max_concurrent(mut self, n: impl Into<Concurrency>) -> Self {
         self.concurrency = n.into();
+        self
+    }
+    /// Memory budget for admission (default [`MemoryBudget::Auto`]: the
+    /// host's available memory minus 2 GiB): a job starts only when the
+    /// memory caps of the running jobs plus its own fit; a job whose cap is
+    /// larger than the whole budget is refused at submit (`CapacityExceeded`).
+    pub fn memory_budget(mut self, budget: MemoryBudget) -> Self {
+        self.memory_budget = budget;
+        self
+    }
+    /// CPU budget for admission, counted from the jobs' `cpus` caps (default
+    /// [`CpuBudget::Off`]).
+    pub fn cpu_budget(mut self, budget: CpuBudget) -> Self {
+        self.cpu_budget = budget;
         self
     }
     /// The CLI executable (default `claude` on `PATH`).
@@ -258,11 +277,20 @@ impl JobManagerBuilder {
             return Err(Error::invalid("line_cap", "must be at least 1024 bytes"));
         }
         self.cfg.default_limits.validate(crate::host::cpu_count())?;
+        let budgets = self.budgets()?;
+        budgets
+            .check(&self.cfg.default_limits)
+            .map_err(|e| Error::invalid("default_limits", e.to_string()))?;
         if self.cfg.lease_ttl < Duration::from_millis(100) {
             return Err(Error::invalid("lease_ttl", "must be at least 100 ms"));
         }
-        if self.cfg.heartbeat_interval.is_zero() || self.cfg.heartbeat_interval >= self.cfg.lease_ttl {
-            return Err(Error::invalid("heartbeat_interval", "must be shorter than the lease TTL"));
+        if self.cfg.heartbeat_interval.is_zero()
+            || self.cfg.heartbeat_interval >= self.cfg.lease_ttl
+        {
+            return Err(Error::invalid(
+                "heartbeat_interval",
+                "must be shorter than the lease TTL",
+            ));
         }
         for (name, d) in [
             ("poll_interval", self.cfg.poll_interval),
@@ -273,6 +301,15 @@ impl JobManagerBuilder {
                 return Err(Error::invalid(name, "must be greater than zero"));
             }
         }
-        JobManager::start(self).await
+        JobManager::start(self, budgets).await
+    }
+
+    fn budgets(&self) -> Result<Budgets> {
+        Ok(Budgets {
+            memory: self
+                .memory_budget
+                .resolve(crate::host::available_memory())?,
+            cpus: self.cpu_budget.resolve(crate::host::cpu_count())?,
+        })
     }
 }

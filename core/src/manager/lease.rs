@@ -41,7 +41,11 @@ impl ManagerInner {
         if held.is_empty() {
             return;
         }
-        let answer = match self.store.heartbeat(&self.node_id, &held, self.cfg.lease_ttl).await {
+        let answer = match self
+            .store
+            .heartbeat(&self.node_id, &held, self.cfg.lease_ttl)
+            .await
+        {
             Ok(a) => {
                 self.health.ok(&self.store_name);
                 a
@@ -59,8 +63,12 @@ impl ManagerInner {
                 continue;
             }
             // Finished meanwhile (and so gone from the store's running set)?
-            let Some(run) = local.get_mut(id) else { continue };
-            if run.lease != *lease || run.shared.info.lock().unwrap().state != crate::JobState::Running {
+            let Some(run) = local.get_mut(id) else {
+                continue;
+            };
+            if run.lease != *lease
+                || run.shared.info.lock().unwrap().state != crate::JobState::Running
+            {
                 continue;
             }
             tracing::warn!(job_id = %id, lease, "lease lost: stopping the job's process");
@@ -86,7 +94,10 @@ fn cancel_local(shared: &crate::job::JobShared) {
 }
 
 /// Acts on notices from other nodes (PostgreSQL LISTEN/NOTIFY).
-pub(super) async fn notice_loop(weak: Weak<ManagerInner>, rx: Option<broadcast::Receiver<StoreNotice>>) {
+pub(super) async fn notice_loop(
+    weak: Weak<ManagerInner>,
+    rx: Option<broadcast::Receiver<StoreNotice>>,
+) {
     let Some(mut rx) = rx else { return };
     loop {
         let notice = rx.recv().await;

@@ -15,7 +15,7 @@ use tokio::sync::Notify;
 
 use crate::error::{Error, Result};
 use crate::events::{EventLog, JobEvent};
-use crate::isolation::{Isolator, IsolationMode};
+use crate::isolation::{IsolationMode, Isolator};
 use crate::job::{Job, JobShared, StopReason};
 use crate::spec::JobSpec;
 use crate::state::{IsolationKind, JobInfo, JobState};
@@ -23,6 +23,7 @@ use crate::store::{ClaimOptions, JobRecord, JobStore};
 use crate::templates::TemplateSet;
 use crate::util::now_ms;
 
+mod budget;
 mod builder;
 mod config;
 mod health;
@@ -33,6 +34,7 @@ mod retention;
 mod run;
 mod watch;
 
+pub use budget::{CpuBudget, MemoryBudget, MEMORY_RESERVE_BYTES};
 pub use builder::JobManagerBuilder;
 pub(crate) use config::Config;
 pub use health::StoreHealth;
@@ -70,6 +72,7 @@ pub(crate) struct ManagerInner {
     changed: Notify,
     running: AtomicUsize,
     max_concurrent: usize,
+    budgets: budget::Budgets,
     shutting_down: AtomicBool,
     /// Set at the end of shutdown: the background loops stop.
     stopped: AtomicBool,
@@ -90,13 +93,16 @@ impl JobManager {
         JobManagerBuilder::default()
     }
 
-    async fn start(b: JobManagerBuilder) -> Result<JobManager> {
+    async fn start(b: JobManagerBuilder, budgets: budget::Budgets) -> Result<JobManager> {
         let cfg = b.cfg;
-        std::fs::create_dir_all(cfg.data_dir.join("jobs"))
-            .map_err(|e| Error::io(format!("cannot create data dir {}", cfg.data_dir.display()), e))?;
+        std::fs::create_dir_all(cfg.data_dir.join("jobs")).map_err(|e| {
+            Error::io(
+                format!("cannot create data dir {}", cfg.data_dir.display()),
+                e,
+            )
+        })?;
         let cfg = Config {
-            data_dir: std::fs::canonicalize(&cfg.data_dir)
-                .map_err(|e| Error::io("data dir", e))?,
+            data_dir: std::fs::canonicalize(&cfg.data_dir).map_err(|e| Error::io("data dir", e))?,
             ..cfg
         };
         if b.subreaper {
@@ -108,7 +114,10 @@ impl JobManager {
             match tokio::task::spawn_blocking(Isolator::new).await {
                 Ok(Ok(iso)) => {
                     if iso.swept > 0 {
-                        tracing::warn!(swept = iso.swept, "killed and removed job cgroups left by a manager that died");
+                        tracing::warn!(
+                            swept = iso.swept,
+                            "killed and removed job cgroups left by a manager that died"
+                        );
                     }
                     (Some(Arc::new(iso)), None)
                 }
@@ -132,10 +141,7 @@ impl JobManager {
             (None, None) => default_store(&cfg.data_dir).await?,
         };
         let max = b.concurrency.resolve().max(1);
-        let node_id = cfg
-            .node_id
-            .clone()
-            .unwrap_or_else(default_node_id);
+        let node_id = cfg.node_id.clone().unwrap_or_else(default_node_id);
         let inner = Arc::new_cyclic(|weak| ManagerInner {
             cfg: Arc::new(cfg),
             store_name: store.describe(),
@@ -147,6 +153,7 @@ impl JobManager {
             changed: Notify::new(),
             running: AtomicUsize::new(0),
             max_concurrent: max,
+            budgets,
             shutting_down: AtomicBool::new(false),
             stopped: AtomicBool::new(false),
             node_id,
@@ -173,8 +180,10 @@ impl JobManager {
     /// Validates and queues a job. Returns at once; use [`Job::wait`].
     ///
     /// Errors: `InvalidSpec` naming the bad field (also for a working dir that
-    /// is not a directory and unknown `depends_on` ids), `SpawnFailed` when the
-    /// CLI binary cannot be found, `ShuttingDown` after [`JobManager::shutdown`].
+    /// is not a directory and unknown `depends_on` ids), `CapacityExceeded`
+    /// when its memory or CPU cap is larger than the manager's whole budget,
+    /// `SpawnFailed` when the CLI binary cannot be found, `ShuttingDown`
+    /// after [`JobManager::shutdown`].
     pub async fn submit(&self, spec: JobSpec) -> Result<Job> {
         self.inner.submit(spec).await
     }
@@ -207,9 +216,24 @@ impl JobManager {
         self.inner.max_concurrent
     }
 
+    /// The memory budget in force, in bytes (`None`: no budget); see
+    /// [`JobManagerBuilder::memory_budget`].
+    pub fn memory_budget(&self) -> Option<u64> {
+        self.inner.budgets.memory
+    }
+
+    /// The CPU budget in force, in cores (`None`: no budget).
+    pub fn cpu_budget(&self) -> Option<f64> {
+        self.inner.budgets.cpus
+    }
+
     /// How jobs are isolated here (`cgroup-v1`, `cgroup-v2` or `none`).
     pub fn isolation(&self) -> IsolationKind {
-        self.inner.isolator.as_ref().map(|i| i.kind()).unwrap_or(IsolationKind::None)
+        self.inner
+            .isolator
+            .as_ref()
+            .map(|i| i.kind())
+            .unwrap_or(IsolationKind::None)
     }
 
     /// Why cgroups are not used, when they are not.
@@ -286,17 +310,30 @@ impl ManagerInner {
         spec.limits = spec.limits.or(self.cfg.default_limits);
         spec.max_attempts = spec.max_attempts.max(1);
         spec.limits.validate(self.host_cpus)?;
+        self.budgets.check(&spec.limits)?;
         if let Some(dir) = &spec.working_dir {
             match std::fs::metadata(dir) {
                 Ok(m) if m.is_dir() => {}
-                Ok(_) => return Err(Error::invalid("working_dir", format!("{} is not a directory", dir.display()))),
-                Err(e) => return Err(Error::invalid("working_dir", format!("{}: {e}", dir.display()))),
+                Ok(_) => {
+                    return Err(Error::invalid(
+                        "working_dir",
+                        format!("{} is not a directory", dir.display()),
+                    ))
+                }
+                Err(e) => {
+                    return Err(Error::invalid(
+                        "working_dir",
+                        format!("{}: {e}", dir.display()),
+                    ))
+                }
             }
         }
         if crate::claude::resolve_program(&self.cfg.claude_bin).is_none() {
             return Err(Error::Spawn {
                 path: self.cfg.claude_bin.display().to_string(),
-                reason: "not found, or not an executable file (set claude_bin or put `claude` on PATH)".into(),
+                reason:
+                    "not found, or not an executable file (set claude_bin or put `claude` on PATH)"
+                        .into(),
                 source: None,
             });
         }
@@ -314,13 +351,26 @@ impl ManagerInner {
         let mut info = JobInfo::queued(id.clone(), &spec, now_ms());
         info.log_dir = Some(self.cfg.data_dir.join("jobs").join(&id));
         let spec = Arc::new(spec);
-        let shared = JobShared::new(spec.clone(), info.clone(), EventLog::new(self.cfg.event_buffer));
-        shared.emit(JobEvent::Queued { priority: info.priority });
+        let shared = JobShared::new(
+            spec.clone(),
+            info.clone(),
+            EventLog::new(self.cfg.event_buffer),
+        );
+        shared.emit(JobEvent::Queued {
+            priority: info.priority,
+        });
         self.jobs.lock().unwrap().insert(id.clone(), shared.clone());
-        let record = JobRecord { info, spec: (*spec).clone() };
+        let record = JobRecord {
+            info,
+            spec: (*spec).clone(),
+        };
         // The `queued` event goes first: once the row exists another node may
         // claim it and number its events after the stored ones.
-        if let Err(e) = self.store.append_events(&id, &shared.events.snapshot()).await {
+        if let Err(e) = self
+            .store
+            .append_events(&id, &shared.events.snapshot())
+            .await
+        {
             self.jobs.lock().unwrap().remove(&id);
             return Err(e);
         }
@@ -330,7 +380,12 @@ impl ManagerInner {
         }
         tracing::debug!(job_id = %id, "job queued");
         if let Some((dep, state)) = failed_dep {
-            self.end_queued(&shared, JobState::Cancelled, &format!("dependency {dep} ended {state}")).await?;
+            self.end_queued(
+                &shared,
+                JobState::Cancelled,
+                &format!("dependency {dep} ended {state}"),
+            )
+            .await?;
         }
         self.wake.notify_one();
         Ok(self.handle(shared))
@@ -349,7 +404,13 @@ impl ManagerInner {
             rec.info,
             EventLog::from_records(events, self.cfg.event_buffer, closed),
         );
-        let shared = self.jobs.lock().unwrap().entry(id.to_string()).or_insert(shared).clone();
+        let shared = self
+            .jobs
+            .lock()
+            .unwrap()
+            .entry(id.to_string())
+            .or_insert(shared)
+            .clone();
         Ok(self.handle(shared))
     }
 
@@ -361,7 +422,9 @@ impl ManagerInner {
             return Ok(true);
         }
         // Running here (or being claimed right now): the runner sees the request.
-        shared.stop.send_replace(Some(StopReason::Cancel(reason.to_string())));
+        shared
+            .stop
+            .send_replace(Some(StopReason::Cancel(reason.to_string())));
         if !self.local.lock().unwrap().contains_key(&shared.id) && self.store.is_durable() {
             // Maybe running on another node: it hears of it by NOTIFY or heartbeat.
             if self.store.request_cancel(&shared.id).await? {
@@ -372,7 +435,12 @@ impl ManagerInner {
     }
 
     /// Ends a queued job without running it; true when it was queued.
-    async fn end_queued(&self, shared: &Arc<JobShared>, state: JobState, reason: &str) -> Result<bool> {
+    async fn end_queued(
+        &self,
+        shared: &Arc<JobShared>,
+        state: JobState,
+        reason: &str,
+    ) -> Result<bool> {
         match self.store.end_queued(&shared.id, state, reason).await? {
             Some(info) => {
                 self.finish_shared(shared, info).await;
@@ -386,7 +454,11 @@ impl ManagerInner {
         let state = info.state;
         let id = info.id.clone();
         if shared.finalize(info) {
-            if let Err(e) = self.store.append_events(&id, &shared.events.snapshot()).await {
+            if let Err(e) = self
+                .store
+                .append_events(&id, &shared.events.snapshot())
+                .await
+            {
                 self.health.failed(&self.store_name, "storing events", &e);
             }
         }
@@ -400,11 +472,17 @@ impl ManagerInner {
     async fn cancel_dependents(&self, id: &str, state: JobState) {
         let mut todo = vec![(id.to_string(), state)];
         while let Some((parent, st)) = todo.pop() {
-            let Ok(deps) = self.store.queued_dependents(&parent).await else { continue };
+            let Ok(deps) = self.store.queued_dependents(&parent).await else {
+                continue;
+            };
             for dep in deps {
                 let reason = format!("dependency {parent} ended {st}");
                 if let Ok(job) = self.get(&dep).await {
-                    if let Ok(Some(info)) = self.store.end_queued(&dep, JobState::Cancelled, &reason).await {
+                    if let Ok(Some(info)) = self
+                        .store
+                        .end_queued(&dep, JobState::Cancelled, &reason)
+                        .await
+                    {
                         job.shared.finalize(info);
                         todo.push((dep, JobState::Cancelled));
                     }
@@ -416,7 +494,9 @@ impl ManagerInner {
     /// The prompt of a job whose template variables come from dependencies'
     /// outputs (the collected output file, else the result text).
     async fn prompt_with_inputs(&self, spec: &JobSpec) -> Result<String, String> {
-        let Some(name) = &spec.template else { return Ok(spec.prompt.clone()) };
+        let Some(name) = &spec.template else {
+            return Ok(spec.prompt.clone());
+        };
         if spec.inputs.is_empty() {
             return Ok(spec.prompt.clone());
         }
@@ -443,7 +523,13 @@ impl ManagerInner {
         self.shutting_down.store(true, Ordering::SeqCst);
         self.wake.notify_waiters();
         let _ = tokio::time::timeout(drain_timeout, self.wait_idle()).await;
-        let running: Vec<Arc<JobShared>> = self.local.lock().unwrap().values().map(|r| r.shared.clone()).collect();
+        let running: Vec<Arc<JobShared>> = self
+            .local
+            .lock()
+            .unwrap()
+            .values()
+            .map(|r| r.shared.clone())
+            .collect();
         for s in &running {
             s.stop.send_replace(Some(StopReason::Shutdown));
         }
@@ -453,7 +539,11 @@ impl ManagerInner {
                 for id in ids {
                     if let Ok(job) = self.get(&id).await {
                         let _ = self
-                            .end_queued(&job.shared, JobState::Interrupted, "the manager shut down before the job started")
+                            .end_queued(
+                                &job.shared,
+                                JobState::Interrupted,
+                                "the manager shut down before the job started",
+                            )
                             .await;
                     }
                 }
@@ -489,11 +579,15 @@ async fn admission_loop(weak: Weak<ManagerInner>, wake: Arc<Notify>) {
             if inner.shutting_down.load(Ordering::SeqCst) {
                 return;
             }
-            let free = inner.max_concurrent.saturating_sub(inner.running.load(Ordering::SeqCst));
+            let free = inner
+                .max_concurrent
+                .saturating_sub(inner.running.load(Ordering::SeqCst));
             if free > 0 {
                 let opts = ClaimOptions {
                     max_running: Some(inner.max_concurrent),
-                    lease_ttl: inner.cfg.lease_ttl,
+                    memory_budget: inner.budgets.memory,
+                    cpu_budget: inner.budgets.cpus,
+                    ..ClaimOptions::new(inner.cfg.lease_ttl)
                 };
                 match inner.store.claim_with(&inner.node_id, free, &opts).await {
                     Ok(claims) => {

@@ -65,7 +65,9 @@ pub(crate) struct Backoff {
 
 impl Backoff {
     pub(crate) fn delay(&self, attempt: u32) -> Duration {
-        let exp = self.base.saturating_mul(1u32 << attempt.saturating_sub(1).min(20));
+        let exp = self
+            .base
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(20));
         let capped = exp.min(self.max);
         capped.mul_f64(rand::random::<f64>() + 0.5)
     }
@@ -89,7 +91,12 @@ pub(crate) enum AfterRun {
 /// remain; snoozed without using an attempt: a rate limit (429, or a
 /// rejected `rate_limit_event`). Never: cancelled, timed out, OOM-killed,
 /// succeeded, or any other error result.
-pub(crate) fn after_run(info: &JobInfo, events: &[EventRecord], max_attempts: u32, backoff: &Backoff) -> AfterRun {
+pub(crate) fn after_run(
+    info: &JobInfo,
+    events: &[EventRecord],
+    max_attempts: u32,
+    backoff: &Backoff,
+) -> AfterRun {
     if info.state != JobState::Failed {
         return AfterRun::Finish;
     }
@@ -100,23 +107,41 @@ pub(crate) fn after_run(info: &JobInfo, events: &[EventRecord], max_attempts: u3
         .unwrap_or(0);
     let this = &events[start..];
     let result = this.iter().rev().find_map(|r| match &r.event {
-        JobEvent::Result { is_error, api_error_status, .. } => Some((*is_error, *api_error_status)),
+        JobEvent::Result {
+            is_error,
+            api_error_status,
+            ..
+        } => Some((*is_error, *api_error_status)),
         _ => None,
     });
     let rejected_until = this.iter().rev().find_map(|r| match &r.event {
-        JobEvent::RateLimit { status, resets_at, .. } if status == "rejected" => Some(*resets_at),
+        JobEvent::RateLimit {
+            status, resets_at, ..
+        } if status == "rejected" => Some(*resets_at),
         _ => None,
     });
     let snoozes = events
         .iter()
-        .filter(|r| matches!(r.event, JobEvent::Retrying { counts_as_attempt: false, .. }))
+        .filter(|r| {
+            matches!(
+                r.event,
+                JobEvent::Retrying {
+                    counts_as_attempt: false,
+                    ..
+                }
+            )
+        })
         .count();
     let rate_limited = info.api_error_status == Some(429) || rejected_until.is_some();
     if rate_limited && snoozes < MAX_SNOOZES {
         let delay = rejected_until
             .flatten()
             .map(|t| {
-                let at_ms = if t > 100_000_000_000 { t as u64 } else { (t as u64) * 1000 };
+                let at_ms = if t > 100_000_000_000 {
+                    t as u64
+                } else {
+                    (t as u64) * 1000
+                };
                 Duration::from_millis(at_ms.saturating_sub(now_ms()))
             })
             .unwrap_or_else(|| backoff.delay(snoozes as u32 + 1))
@@ -151,7 +176,12 @@ pub(crate) fn after_run(info: &JobInfo, events: &[EventRecord], max_attempts: u3
 
 /// For an orphaned job (its node died or lost its lease): queue it again,
 /// and after how long, or `None` to end it.
-pub(crate) fn after_orphan(policy: RecoveryPolicy, attempt: u32, max_attempts: u32, backoff: &Backoff) -> Option<Duration> {
+pub(crate) fn after_orphan(
+    policy: RecoveryPolicy,
+    attempt: u32,
+    max_attempts: u32,
+    backoff: &Backoff,
+) -> Option<Duration> {
     match policy {
         RecoveryPolicy::Requeue if attempt < max_attempts.max(3) => Some(Duration::ZERO),
         _ if attempt < max_attempts => Some(backoff.delay(attempt)),
@@ -165,7 +195,11 @@ mod tests {
     use crate::spec::JobSpec;
 
     fn ev(seq: u64, event: JobEvent) -> EventRecord {
-        EventRecord { seq, at_ms: 0, event }
+        EventRecord {
+            seq,
+            at_ms: 0,
+            event,
+        }
     }
 
     fn failed(attempt: u32) -> JobInfo {
@@ -181,7 +215,11 @@ mod tests {
     };
 
     fn started() -> JobEvent {
-        JobEvent::Started { pid: 1, isolation: crate::IsolationKind::None, attempt: 1 }
+        JobEvent::Started {
+            pid: 1,
+            isolation: crate::IsolationKind::None,
+            attempt: 1,
+        }
     }
 
     fn result(is_error: bool, status: Option<u16>) -> JobEvent {
@@ -199,7 +237,13 @@ mod tests {
     #[test]
     fn crashes_retry_while_attempts_remain() {
         let evs = [ev(1, started())];
-        assert!(matches!(after_run(&failed(1), &evs, 3, &B), AfterRun::Retry { count_attempt: true, .. }));
+        assert!(matches!(
+            after_run(&failed(1), &evs, 3, &B),
+            AfterRun::Retry {
+                count_attempt: true,
+                ..
+            }
+        ));
         assert_eq!(after_run(&failed(3), &evs, 3, &B), AfterRun::Finish);
         assert_eq!(after_run(&failed(1), &evs, 1, &B), AfterRun::Finish);
     }
@@ -209,11 +253,20 @@ mod tests {
         let bad = [ev(1, started()), ev(2, result(true, Some(401)))];
         assert_eq!(after_run(&failed(1), &bad, 3, &B), AfterRun::Finish);
         let busy = [ev(1, started()), ev(2, result(true, Some(529)))];
-        assert!(matches!(after_run(&failed(1), &busy, 3, &B), AfterRun::Retry { .. }));
+        assert!(matches!(
+            after_run(&failed(1), &busy, 3, &B),
+            AfterRun::Retry { .. }
+        ));
         let mut i = failed(1);
         i.api_error_status = Some(429);
         let limited = [ev(1, started()), ev(2, result(true, Some(429)))];
-        assert!(matches!(after_run(&i, &limited, 1, &B), AfterRun::Retry { count_attempt: false, .. }));
+        assert!(matches!(
+            after_run(&i, &limited, 1, &B),
+            AfterRun::Retry {
+                count_attempt: false,
+                ..
+            }
+        ));
         let mut ok = failed(1);
         ok.state = JobState::Cancelled;
         assert_eq!(after_run(&ok, &[], 3, &B), AfterRun::Finish);

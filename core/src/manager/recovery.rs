@@ -31,15 +31,25 @@ pub(crate) fn hostname() -> String {
 /// True when a node id `host-pid` (or `host-pid-N`) names a process of this
 /// host that is gone.
 fn dead_here(node: &str) -> bool {
-    let Some(rest) = node.strip_prefix(&format!("{}-", hostname())) else { return false };
-    let Ok(pid) = rest.split('-').next().unwrap_or("").parse::<u32>() else { return false };
+    let Some(rest) = node.strip_prefix(&format!("{}-", hostname())) else {
+        return false;
+    };
+    let Ok(pid) = rest.split('-').next().unwrap_or("").parse::<u32>() else {
+        return false;
+    };
     !process_alive(pid)
 }
 
 fn process_alive(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Ok(s) => {
-            let state = s.rsplit(')').next().unwrap_or("").split_whitespace().next().unwrap_or("");
+            let state = s
+                .rsplit(')')
+                .next()
+                .unwrap_or("")
+                .split_whitespace()
+                .next()
+                .unwrap_or("");
             state != "Z" && state != "X"
         }
         Err(_) => false,
@@ -69,7 +79,8 @@ pub(super) async fn recover_orphans(m: &Arc<ManagerInner>, at_start: bool) {
     let rows = match m.store.running().await {
         Ok(r) => r,
         Err(e) => {
-            m.health.failed(&m.store_name, "looking for orphaned jobs", &e);
+            m.health
+                .failed(&m.store_name, "looking for orphaned jobs", &e);
             return;
         }
     };
@@ -99,7 +110,9 @@ impl ManagerInner {
         // process when its next heartbeat finds the lease gone.
         let killed = if !only_if_expired {
             let id2 = id.clone();
-            tokio::task::spawn_blocking(move || kill_leftovers(&id2)).await.unwrap_or(0)
+            tokio::task::spawn_blocking(move || kill_leftovers(&id2))
+                .await
+                .unwrap_or(0)
         } else {
             0
         };
@@ -113,7 +126,12 @@ impl ManagerInner {
         let again = if past_deadline {
             None
         } else {
-            policy::after_orphan(self.cfg.recovery, info.attempt, row.max_attempts, &self.cfg.backoff)
+            policy::after_orphan(
+                self.cfg.recovery,
+                info.attempt,
+                row.max_attempts,
+                &self.cfg.backoff,
+            )
         };
         let event;
         if let Some(delay) = again {
@@ -142,10 +160,22 @@ impl ManagerInner {
             });
         } else {
             let mut end = info.clone();
-            end.state = if past_deadline { JobState::TimedOut } else { JobState::Interrupted };
-            end.error = Some(if past_deadline { format!("{why}, and its deadline passed") } else { why });
+            end.state = if past_deadline {
+                JobState::TimedOut
+            } else {
+                JobState::Interrupted
+            };
+            end.error = Some(if past_deadline {
+                format!("{why}, and its deadline passed")
+            } else {
+                why
+            });
             end.finished_at = Some(now);
-            match self.store.finish_rescued(&end, row.lease, only_if_expired).await {
+            match self
+                .store
+                .finish_rescued(&end, row.lease, only_if_expired)
+                .await
+            {
                 Ok(true) => {}
                 Ok(false) => return,
                 Err(e) => return self.health.failed(&self.store_name, "rescuing a job", &e),
@@ -157,7 +187,13 @@ impl ManagerInner {
             };
             self.cancel_dependents(&id, end.state).await;
         }
-        let last = self.store.events(&id, 0).await.ok().and_then(|e| e.last().map(|r| r.seq)).unwrap_or(0);
+        let last = self
+            .store
+            .events(&id, 0)
+            .await
+            .ok()
+            .and_then(|e| e.last().map(|r| r.seq))
+            .unwrap_or(0);
         let rec = EventRecord {
             seq: last + 1,
             at_ms: now,
@@ -241,7 +277,11 @@ fn job_parents() -> Vec<PathBuf> {
             b
         };
         let mut own = base.join(rel);
-        if own.file_name().map(|n| n == "claude-jobs-manager").unwrap_or(false) {
+        if own
+            .file_name()
+            .map(|n| n == "claude-jobs-manager")
+            .unwrap_or(false)
+        {
             own.pop();
         }
         let p = own.join(crate::isolation::PARENT_DIR);

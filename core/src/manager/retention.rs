@@ -41,7 +41,8 @@ impl ManagerInner {
             }
         }
         if r.logs_days > 0 {
-            self.prune_logs(now.saturating_sub(r.logs_days as u64 * DAY_MS)).await;
+            self.prune_logs(now.saturating_sub(r.logs_days as u64 * DAY_MS))
+                .await;
         }
         if r.jobs_days > 0 {
             let cutoff = now.saturating_sub(r.jobs_days as u64 * DAY_MS);
@@ -56,7 +57,11 @@ impl ManagerInner {
                     let _ = std::fs::remove_dir_all(self.cfg.data_dir.join("jobs").join(id));
                 }
                 match self.store.delete(&ids).await {
-                    Ok(n) => tracing::info!(deleted = n, "pruned finished jobs older than {} days", r.jobs_days),
+                    Ok(n) => tracing::info!(
+                        deleted = n,
+                        "pruned finished jobs older than {} days",
+                        r.jobs_days
+                    ),
                     Err(e) => return self.health.failed(&self.store_name, "pruning old jobs", &e),
                 }
                 self.jobs.lock().unwrap().retain(|id, _| !ids.contains(id));
@@ -75,7 +80,12 @@ impl ManagerInner {
             .into_iter()
             .flatten()
             .flatten()
-            .filter(|e| e.metadata().and_then(|m| m.modified()).map(|t| t < cutoff).unwrap_or(false))
+            .filter(|e| {
+                e.metadata()
+                    .and_then(|m| m.modified())
+                    .map(|t| t < cutoff)
+                    .unwrap_or(false)
+            })
             .filter_map(|e| e.file_name().to_str().map(String::from))
             .collect();
         for chunk in old.chunks(BATCH) {
@@ -84,7 +94,9 @@ impl ManagerInner {
                 Err(e) => return self.health.failed(&self.store_name, "pruning logs", &e),
             };
             for id in chunk {
-                let live = rows.iter().any(|r| &r.record.info.id == id && !r.record.info.state.is_final());
+                let live = rows
+                    .iter()
+                    .any(|r| &r.record.info.id == id && !r.record.info.state.is_final());
                 if !live {
                     let _ = std::fs::remove_dir_all(dir.join(id));
                 }

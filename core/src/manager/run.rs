@@ -67,7 +67,11 @@ impl ManagerInner {
 
     /// The job's shared state for a new attempt, with the events that earlier
     /// attempts (here or on other nodes) stored.
-    async fn shared_for_run(&self, claim: &Claim, persisted: &Arc<tokio::sync::Mutex<u64>>) -> Arc<JobShared> {
+    async fn shared_for_run(
+        &self,
+        claim: &Claim,
+        persisted: &Arc<tokio::sync::Mutex<u64>>,
+    ) -> Arc<JobShared> {
         let id = &claim.record.info.id;
         let existing = self.jobs.lock().unwrap().get(id).cloned();
         let durable = self.store.is_durable();
@@ -83,13 +87,22 @@ impl ManagerInner {
                 s
             }
             None => {
-                let evs = if durable { self.store.events(id, 0).await.unwrap_or_default() } else { Vec::new() };
+                let evs = if durable {
+                    self.store.events(id, 0).await.unwrap_or_default()
+                } else {
+                    Vec::new()
+                };
                 let fresh = JobShared::new(
                     Arc::new(claim.record.spec.clone()),
                     claim.record.info.clone(),
                     EventLog::from_records(evs, self.cfg.event_buffer, false),
                 );
-                self.jobs.lock().unwrap().entry(id.clone()).or_insert(fresh).clone()
+                self.jobs
+                    .lock()
+                    .unwrap()
+                    .entry(id.clone())
+                    .or_insert(fresh)
+                    .clone()
             }
         };
         // Local before its state changes: the follower leaves local jobs alone.
@@ -140,7 +153,13 @@ impl ManagerInner {
         };
         let info = runner::run(ctx).await;
         tracing::info!(job_id = %id, state = %info.state, "job finished");
-        let lost = self.local.lock().unwrap().get(&id).map(|r| r.lost).unwrap_or(false);
+        let lost = self
+            .local
+            .lock()
+            .unwrap()
+            .get(&id)
+            .map(|r| r.lost)
+            .unwrap_or(false);
         if lost {
             self.local.lock().unwrap().remove(&id);
             tracing::warn!(job_id = %id, "stale result discarded: this node lost the job's lease");
@@ -148,26 +167,46 @@ impl ManagerInner {
             return;
         }
         let events = shared.events.snapshot();
-        match policy::after_run(&info, &events, claim.record.spec.max_attempts, &self.cfg.backoff) {
-            AfterRun::Retry { delay, count_attempt } => {
-                self.retry(&shared, info, lease, delay, count_attempt, &persisted).await
+        match policy::after_run(
+            &info,
+            &events,
+            claim.record.spec.max_attempts,
+            &self.cfg.backoff,
+        ) {
+            AfterRun::Retry {
+                delay,
+                count_attempt,
+            } => {
+                self.retry(&shared, info, lease, delay, count_attempt, &persisted)
+                    .await
             }
             AfterRun::Finish => self.store_outcome(&shared, info, lease, &persisted).await,
         }
         self.local.lock().unwrap().remove(&id);
     }
 
-    async fn store_outcome(&self, shared: &Arc<JobShared>, info: JobInfo, lease: u64, persisted: &tokio::sync::Mutex<u64>) {
+    async fn store_outcome(
+        &self,
+        shared: &Arc<JobShared>,
+        info: JobInfo,
+        lease: u64,
+        persisted: &tokio::sync::Mutex<u64>,
+    ) {
         let id = info.id.clone();
         // The result first: a stale attempt's remaining events are not stored.
-        match self.store_retry("storing a result", || self.store.finish(&info, lease)).await {
+        match self
+            .store_retry("storing a result", || self.store.finish(&info, lease))
+            .await
+        {
             Some(true) => {}
             Some(false) => {
                 tracing::warn!(job_id = %id, "stale result discarded: the job's lease was lost");
                 self.watch_wake.notify_one();
                 return;
             }
-            None => tracing::error!(job_id = %id, "the job's result could not be stored; it is kept in this process only"),
+            None => {
+                tracing::error!(job_id = %id, "the job's result could not be stored; it is kept in this process only")
+            }
         }
         let state = info.state;
         if shared.finalize(info) {
@@ -195,7 +234,10 @@ impl ManagerInner {
             error: info.error.clone(),
             only_if_expired: false,
         };
-        match self.store_retry("queueing a retry", || self.store.requeue(&id, lease, &req)).await {
+        match self
+            .store_retry("queueing a retry", || self.store.requeue(&id, lease, &req))
+            .await
+        {
             Some(true) => {
                 tracing::info!(job_id = %id, attempt = info.attempt, delay_ms = delay.as_millis() as u64, counts = count_attempt, error = ?info.error, "job queued again");
                 shared.emit(JobEvent::Retrying {
@@ -234,10 +276,17 @@ impl ManagerInner {
 
     /// Writes the job's events after `persisted` to the store; with a lease,
     /// also its info when a `started` event is among them (pid, isolation).
-    pub(super) async fn flush_events(&self, shared: &JobShared, persisted: &tokio::sync::Mutex<u64>, lease: Option<u64>) {
+    pub(super) async fn flush_events(
+        &self,
+        shared: &JobShared,
+        persisted: &tokio::sync::Mutex<u64>,
+        lease: Option<u64>,
+    ) {
         let mut p = persisted.lock().await;
         let evs = shared.events.since(*p);
-        let Some(last) = evs.last().map(|r| r.seq) else { return };
+        let Some(last) = evs.last().map(|r| r.seq) else {
+            return;
+        };
         match self.store.append_events(&shared.id, &evs).await {
             Ok(()) => {
                 *p = last;
@@ -249,9 +298,13 @@ impl ManagerInner {
             }
         }
         if let Some(lease) = lease {
-            if evs.iter().any(|r| matches!(r.event, JobEvent::Started { .. })) {
+            if evs
+                .iter()
+                .any(|r| matches!(r.event, JobEvent::Started { .. }))
+            {
                 if let Err(e) = self.store.update(&shared.info(), lease).await {
-                    self.health.failed(&self.store_name, "storing a job's info", &e);
+                    self.health
+                        .failed(&self.store_name, "storing a job's info", &e);
                 }
             }
         }

@@ -78,10 +78,13 @@ impl ManagerInner {
                 return;
             }
         };
-        let by_id: HashMap<&str, &Arc<JobShared>> = followed.iter().map(|s| (s.id.as_str(), s)).collect();
+        let by_id: HashMap<&str, &Arc<JobShared>> =
+            followed.iter().map(|s| (s.id.as_str(), s)).collect();
         for row in rows {
             let info = row.record.info;
-            let Some(shared) = by_id.get(info.id.as_str()) else { continue };
+            let Some(shared) = by_id.get(info.id.as_str()) else {
+                continue;
+            };
             let ours = row.locked_by.as_deref() == Some(self.node_id.as_str());
             if ours && !info.state.is_final() {
                 continue; // being started here right now
@@ -91,7 +94,9 @@ impl ManagerInner {
             }
             let unchanged = {
                 let cur = shared.info.lock().unwrap();
-                info.state == crate::JobState::Queued && cur.state == info.state && cur.attempt == info.attempt
+                info.state == crate::JobState::Queued
+                    && cur.state == info.state
+                    && cur.attempt == info.attempt
             };
             if unchanged {
                 continue; // still waiting in the queue: no new events

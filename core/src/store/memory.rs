@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
-use super::{Claim, JobRecord, JobRow, JobStore, Requeue};
+use super::{Claim, ClaimOptions, JobRecord, JobRow, JobStore, Requeue};
 use crate::error::Result;
 use crate::events::EventRecord;
 use crate::state::{JobInfo, JobState};
@@ -63,7 +63,8 @@ impl JobStore for MemoryStore {
         g.seq += 1;
         let seq = g.seq;
         if record.info.state == JobState::Queued {
-            g.queue.insert((Reverse(record.info.priority), seq, record.info.id.clone()));
+            g.queue
+                .insert((Reverse(record.info.priority), seq, record.info.id.clone()));
         }
         let entry = Entry {
             seq,
@@ -77,9 +78,42 @@ impl JobStore for MemoryStore {
     }
 
     async fn claim(&self, node: &str, n: usize) -> Result<Vec<Claim>> {
+        self.claim_with(
+            node,
+            n,
+            &ClaimOptions::new(std::time::Duration::from_secs(60)),
+        )
+        .await
+    }
+
+    async fn claim_with(&self, node: &str, n: usize, opts: &ClaimOptions) -> Result<Vec<Claim>> {
         let mut g = self.inner.lock().unwrap();
         let now = now_ms();
+        let mut n = n;
+        if let Some(max) = opts.max_running {
+            let running = g
+                .jobs
+                .values()
+                .filter(|e| e.record.info.state == JobState::Running)
+                .count();
+            n = n.min(max.saturating_sub(running));
+        }
+        let caps = |e: &Entry| {
+            (
+                e.record.spec.limits.memory.unwrap_or(0),
+                e.record.spec.limits.cpus.unwrap_or(0.0),
+            )
+        };
+        let held = g
+            .jobs
+            .values()
+            .filter(|e| e.record.info.state == JobState::Running)
+            .map(caps)
+            .fold((0u64, 0f64), |(m, c), (m2, c2)| {
+                (m.saturating_add(m2), c + c2)
+            });
         let mut picked = Vec::new();
+        let mut want = Vec::new();
         for key in g.queue.iter() {
             if picked.len() >= n {
                 break;
@@ -87,12 +121,17 @@ impl JobStore for MemoryStore {
             let e = &g.jobs[&key.2];
             let ready = e.run_at <= now
                 && e.record.spec.depends_on.iter().all(|d| {
-                    g.jobs.get(d).map(|x| x.record.info.state == JobState::Succeeded).unwrap_or(false)
+                    g.jobs
+                        .get(d)
+                        .map(|x| x.record.info.state == JobState::Succeeded)
+                        .unwrap_or(false)
                 });
             if ready {
                 picked.push(key.clone());
+                want.push(caps(e));
             }
         }
+        picked.truncate(opts.fitting(held, &want));
         let mut claims = Vec::with_capacity(picked.len());
         for key in picked {
             g.queue.remove(&key);
@@ -168,17 +207,31 @@ impl JobStore for MemoryStore {
     }
 
     async fn get(&self, id: &str) -> Result<Option<JobRecord>> {
-        Ok(self.inner.lock().unwrap().jobs.get(id).map(|e| e.record.clone()))
+        Ok(self
+            .inner
+            .lock()
+            .unwrap()
+            .jobs
+            .get(id)
+            .map(|e| e.record.clone()))
     }
 
     async fn rows(&self, ids: &[String]) -> Result<Vec<JobRow>> {
         let g = self.inner.lock().unwrap();
-        Ok(ids.iter().filter_map(|id| g.jobs.get(id)).map(row).collect())
+        Ok(ids
+            .iter()
+            .filter_map(|id| g.jobs.get(id))
+            .map(row)
+            .collect())
     }
 
     async fn list(&self) -> Result<Vec<JobInfo>> {
         let g = self.inner.lock().unwrap();
-        let mut v: Vec<(u64, JobInfo)> = g.jobs.values().map(|e| (e.seq, e.record.info.clone())).collect();
+        let mut v: Vec<(u64, JobInfo)> = g
+            .jobs
+            .values()
+            .map(|e| (e.seq, e.record.info.clone()))
+            .collect();
         v.sort_by_key(|(s, _)| *s);
         Ok(v.into_iter().map(|(_, i)| i).collect())
     }
@@ -193,7 +246,14 @@ impl JobStore for MemoryStore {
     }
 
     async fn queued(&self) -> Result<Vec<String>> {
-        Ok(self.inner.lock().unwrap().queue.iter().map(|k| k.2.clone()).collect())
+        Ok(self
+            .inner
+            .lock()
+            .unwrap()
+            .queue
+            .iter()
+            .map(|k| k.2.clone())
+            .collect())
     }
 
     async fn append_events(&self, id: &str, events: &[EventRecord]) -> Result<()> {
@@ -230,7 +290,11 @@ impl JobStore for MemoryStore {
         let mut g = self.inner.lock().unwrap();
         let mut n = 0;
         for id in ids {
-            if g.jobs.get(id).map(|e| e.record.info.state.is_final()).unwrap_or(false) {
+            if g.jobs
+                .get(id)
+                .map(|e| e.record.info.state.is_final())
+                .unwrap_or(false)
+            {
                 g.jobs.remove(id);
                 g.events.remove(id);
                 n += 1;

@@ -18,20 +18,20 @@ use crate::spec::JobSpec;
 use crate::state::{JobInfo, JobState};
 
 mod memory;
-mod url;
+#[cfg(feature = "postgres")]
+mod postgres;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql;
 #[cfg(feature = "sqlite")]
 mod sqlite;
-#[cfg(feature = "postgres")]
-mod postgres;
+mod url;
 
 pub use memory::MemoryStore;
-pub use url::{open, redact_url};
-#[cfg(feature = "sqlite")]
-pub use sqlite::SqliteStore;
 #[cfg(feature = "postgres")]
 pub use postgres::PgStore;
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteStore;
+pub use url::{open, redact_url};
 
 /// A job as stored: its spec and its latest info.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -74,6 +74,49 @@ pub struct ClaimOptions {
     pub max_running: Option<usize>,
     /// Lease length: the node must renew it by [`JobStore::heartbeat`].
     pub lease_ttl: Duration,
+    /// Memory budget in bytes: a job is claimed only when the memory caps of
+    /// the running jobs plus its own fit (SQLite: every running job of the
+    /// file, i.e. of the host; PostgreSQL: the claiming node's). Jobs without
+    /// a memory cap count as 0.
+    pub memory_budget: Option<u64>,
+    /// CPU budget in cores, counted like `memory_budget` from `cpus` caps.
+    pub cpu_budget: Option<f64>,
+}
+
+impl ClaimOptions {
+    /// No limit, no budget, this lease length.
+    pub fn new(lease_ttl: Duration) -> Self {
+        ClaimOptions {
+            max_running: None,
+            lease_ttl,
+            memory_budget: None,
+            cpu_budget: None,
+        }
+    }
+
+    /// True when a memory or CPU budget applies.
+    pub fn has_budget(&self) -> bool {
+        self.memory_budget.is_some() || self.cpu_budget.is_some()
+    }
+
+    /// How many of `queue` (ready jobs in claim order, as `(memory cap,
+    /// cpu cap)`) may start now, given what running jobs hold: the longest
+    /// prefix that fits. The first job that does not fit stops the claim, so
+    /// a big job is not overtaken for ever by small ones behind it.
+    pub fn fitting(&self, running: (u64, f64), queue: &[(u64, f64)]) -> usize {
+        let (mut mem, mut cpu) = running;
+        for (i, (m, c)) in queue.iter().enumerate() {
+            mem = mem.saturating_add(*m);
+            cpu += c;
+            let mem_ok = self.memory_budget.is_none_or(|b| mem <= b);
+            // A little slack so 0.1 + 0.2 fits a budget of 0.3.
+            let cpu_ok = self.cpu_budget.is_none_or(|b| cpu <= b + 1e-9);
+            if !(mem_ok && cpu_ok) {
+                return i;
+            }
+        }
+        queue.len()
+    }
 }
 
 /// A running job whose lease a heartbeat renewed.
@@ -164,7 +207,12 @@ pub trait JobStore: Send + Sync + std::fmt::Debug + 'static {
 
     /// Renews the leases of the jobs `node` runs, matching `(id, lease)`. A
     /// job missing from the answer has lost its lease: its process must stop.
-    async fn heartbeat(&self, _node: &str, held: &[(String, u64)], _ttl: Duration) -> Result<Vec<Held>> {
+    async fn heartbeat(
+        &self,
+        _node: &str,
+        held: &[(String, u64)],
+        _ttl: Duration,
+    ) -> Result<Vec<Held>> {
         Ok(held
             .iter()
             .map(|(id, _)| Held {
@@ -179,12 +227,19 @@ pub trait JobStore: Send + Sync + std::fmt::Debug + 'static {
     /// still live).
     async fn requeue(&self, id: &str, lease: u64, req: &Requeue) -> Result<bool> {
         let _ = (id, lease, req);
-        Err(crate::Error::Store("this store cannot put jobs back in the queue (retries)".into()))
+        Err(crate::Error::Store(
+            "this store cannot put jobs back in the queue (retries)".into(),
+        ))
     }
 
     /// Records a final state for a job whose owner is gone, fenced by `lease`
     /// and, with `only_if_expired`, by an expired lease.
-    async fn finish_rescued(&self, info: &JobInfo, lease: u64, only_if_expired: bool) -> Result<bool> {
+    async fn finish_rescued(
+        &self,
+        info: &JobInfo,
+        lease: u64,
+        only_if_expired: bool,
+    ) -> Result<bool> {
         let _ = only_if_expired;
         self.finish(info, lease).await
     }

@@ -58,11 +58,15 @@ impl PgStore {
     /// Errors: `Store`, with the URL's password redacted.
     pub async fn connect(url: &str) -> Result<PgStore> {
         let shown = redact_url(url);
-        let fail = |e: &dyn std::fmt::Display| Error::Store(format!("cannot open the PostgreSQL store {shown}: {e}"));
+        let fail = |e: &dyn std::fmt::Display| {
+            Error::Store(format!("cannot open the PostgreSQL store {shown}: {e}"))
+        };
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .min_connections(0)
-            .acquire_timeout(Duration::from_secs(5))
+            // Short: while the server is down, store calls fail (and the
+            // manager reports the outage) instead of queueing for long.
+            .acquire_timeout(Duration::from_secs(2))
             .connect(url)
             .await
             .map_err(|e| fail(&e))?;
@@ -77,13 +81,24 @@ impl PgStore {
         })
     }
 
-    async fn select_rows(&self, sql: &str, bind: impl FnOnce(PgQuery<'_>) -> PgQuery<'_>) -> Result<Vec<JobRow>> {
-        let rows = bind(sqlx::query(sql)).fetch_all(&self.pool).await.map_err(db_err)?;
+    async fn select_rows(
+        &self,
+        sql: &str,
+        bind: impl FnOnce(PgQuery<'_>) -> PgQuery<'_>,
+    ) -> Result<Vec<JobRow>> {
+        let rows = bind(sqlx::query(sql))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
         rows.iter().map(|r| raw_row!(r)?.decode()).collect()
     }
 
     async fn notify(&self, payload: &str) {
-        let r = sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(payload).execute(&self.pool).await;
+        let r = sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(CHANNEL)
+            .bind(payload)
+            .execute(&self.pool)
+            .await;
         if let Err(e) = r {
             tracing::debug!(error = %e, "NOTIFY failed (other nodes will poll)");
         }
@@ -110,19 +125,26 @@ async fn migrate(pool: &PgPool) -> std::result::Result<(), String> {
         .map_err(|e| e.to_string())?;
     let newest = POSTGRES_MIGRATIONS.last().map(|m| m.version).unwrap_or(0);
     if let Some(v) = applied.iter().find(|v| **v > newest) {
-        return Err(format!("the database has schema version {v}, newer than this build knows ({newest})"));
+        return Err(format!(
+            "the database has schema version {v}, newer than this build knows ({newest})"
+        ));
     }
-    for m in POSTGRES_MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
+    for m in POSTGRES_MIGRATIONS
+        .iter()
+        .filter(|m| !applied.contains(&m.version))
+    {
         sqlx::raw_sql(m.sql)
             .execute(&mut *tx)
             .await
             .map_err(|e| format!("migration {} ({}): {e}", m.version, m.name))?;
-        sqlx::query(&format!("INSERT INTO cj_schema_migrations (version, name, applied_at) VALUES ($1, $2, {NOW})"))
-            .bind(m.version)
-            .bind(m.name)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| e.to_string())?;
+        sqlx::query(&format!(
+            "INSERT INTO cj_schema_migrations (version, name, applied_at) VALUES ($1, $2, {NOW})"
+        ))
+        .bind(m.version)
+        .bind(m.name)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| e.to_string())?;
     }
     tx.commit().await.map_err(|e| e.to_string())
 }
@@ -212,11 +234,8 @@ impl JobStore for PgStore {
     }
 
     async fn claim(&self, node: &str, n: usize) -> Result<Vec<Claim>> {
-        let opts = ClaimOptions {
-            max_running: None,
-            lease_ttl: Duration::from_secs(60),
-        };
-        self.claim_with(node, n, &opts).await
+        self.claim_with(node, n, &ClaimOptions::new(Duration::from_secs(60)))
+            .await
     }
 
     async fn claim_with(&self, node: &str, n: usize, opts: &ClaimOptions) -> Result<Vec<Claim>> {
@@ -224,11 +243,26 @@ impl JobStore for PgStore {
             return Ok(Vec::new());
         }
         // The CTE form: Postgres honours the LIMIT (a FROM-subquery may not).
+        // `c` keeps the longest prefix of the candidates whose caps, added
+        // to what this node's running jobs hold, fit the budgets (running
+        // sums only grow, so the rows that pass are a prefix).
         let sql = format!(
-            "WITH c AS (SELECT j.id FROM cj_jobs j WHERE j.state = 'queued' AND j.run_at <= {NOW} \
+            "WITH cand AS (SELECT j.id, j.priority, j.run_at, j.seq, \
+                 COALESCE((j.spec->'limits'->>'memory')::bigint, 0) AS mem, \
+                 COALESCE((j.spec->'limits'->>'cpus')::float8, 0) AS cpu \
+               FROM cj_jobs j WHERE j.state = 'queued' AND j.run_at <= {NOW} \
                AND NOT EXISTS (SELECT 1 FROM cj_job_deps d JOIN cj_jobs p ON p.id = d.dep_id \
                                WHERE d.job_id = j.id AND p.state <> 'succeeded') \
-               ORDER BY j.priority DESC, j.run_at, j.seq LIMIT $1 FOR UPDATE OF j SKIP LOCKED) \
+               ORDER BY j.priority DESC, j.run_at, j.seq LIMIT $1 FOR UPDATE OF j SKIP LOCKED), \
+             held AS (SELECT COALESCE(SUM((h.spec->'limits'->>'memory')::bigint), 0) AS mem, \
+                 COALESCE(SUM((h.spec->'limits'->>'cpus')::float8), 0) AS cpu \
+               FROM cj_jobs h WHERE h.state = 'running' AND h.locked_by = $2), \
+             run AS (SELECT cand.id, SUM(cand.mem) OVER w AS cm, SUM(cand.cpu) OVER w AS cc FROM cand \
+               WINDOW w AS (ORDER BY cand.priority DESC, cand.run_at, cand.seq \
+                            ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)), \
+             c AS (SELECT run.id FROM run, held \
+               WHERE ($4::bigint IS NULL OR held.mem + run.cm <= $4) \
+                 AND ($5::float8 IS NULL OR held.cpu + run.cc <= $5 + 1e-9)) \
              UPDATE cj_jobs u SET state = 'running', run_lease = u.run_lease + 1, attempt = u.attempt + 1, \
                locked_by = $2, started_at = {NOW}, finished_at = NULL, heartbeat_at = {NOW}, \
                lease_expires_at = {NOW} + $3, cancel_requested_at = NULL, \
@@ -242,6 +276,8 @@ impl JobStore for PgStore {
             .bind(n as i64)
             .bind(node)
             .bind(opts.lease_ttl.as_millis() as i64)
+            .bind(opts.memory_budget.map(|b| b.min(i64::MAX as u64) as i64))
+            .bind(opts.cpu_budget)
             .fetch_all(&self.pool)
             .await
             .map_err(db_err)?;
@@ -250,7 +286,14 @@ impl JobStore for PgStore {
             let prio: i32 = r.try_get("prio").map_err(db_err)?;
             let ord: i64 = r.try_get("ord").map_err(db_err)?;
             let row = raw_row!(r)?.decode()?;
-            claims.push((prio, ord, Claim { record: row.record, lease: row.lease }));
+            claims.push((
+                prio,
+                ord,
+                Claim {
+                    record: row.record,
+                    lease: row.lease,
+                },
+            ));
         }
         claims.sort_by_key(|(p, o, _)| (-(*p as i64), *o));
         Ok(claims.into_iter().map(|(_, _, c)| c).collect())
@@ -271,7 +314,12 @@ impl JobStore for PgStore {
         self.finish_rescued(info, lease, false).await
     }
 
-    async fn finish_rescued(&self, info: &JobInfo, lease: u64, only_if_expired: bool) -> Result<bool> {
+    async fn finish_rescued(
+        &self,
+        info: &JobInfo,
+        lease: u64,
+        only_if_expired: bool,
+    ) -> Result<bool> {
         let sql = format!(
             "UPDATE cj_jobs SET state = $1, info = $2::jsonb, finished_at = COALESCE($3, {NOW}), locked_by = NULL, \
              lease_expires_at = NULL, heartbeat_at = NULL \
@@ -321,7 +369,12 @@ impl JobStore for PgStore {
         Ok(done)
     }
 
-    async fn heartbeat(&self, node: &str, held: &[(String, u64)], ttl: Duration) -> Result<Vec<Held>> {
+    async fn heartbeat(
+        &self,
+        node: &str,
+        held: &[(String, u64)],
+        ttl: Duration,
+    ) -> Result<Vec<Held>> {
         if held.is_empty() {
             return Ok(Vec::new());
         }
@@ -345,7 +398,10 @@ impl JobStore for PgStore {
             .map(|r| {
                 Ok(Held {
                     id: r.try_get("id").map_err(db_err)?,
-                    cancel_requested: r.try_get::<Option<i64>, _>("cancel_requested_at").map_err(db_err)?.is_some(),
+                    cancel_requested: r
+                        .try_get::<Option<i64>, _>("cancel_requested_at")
+                        .map_err(db_err)?
+                        .is_some(),
                 })
             })
             .collect()
@@ -368,25 +424,29 @@ impl JobStore for PgStore {
 
     async fn end_queued(&self, id: &str, state: JobState, reason: &str) -> Result<Option<JobInfo>> {
         let mut tx = self.pool.begin().await.map_err(db_err)?;
-        let row = sqlx::query(&format!("SELECT {COLS} FROM cj_jobs WHERE id = $1 AND state = 'queued' FOR UPDATE"))
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?;
+        let row = sqlx::query(&format!(
+            "SELECT {COLS} FROM cj_jobs WHERE id = $1 AND state = 'queued' FOR UPDATE"
+        ))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
         let Some(row) = row else { return Ok(None) };
         let mut info = raw_row!(&row)?.decode()?.record.info;
         let now = crate::util::now_ms();
         info.state = state;
         info.error = Some(reason.to_string());
         info.finished_at = Some(now);
-        sqlx::query("UPDATE cj_jobs SET state = $1, info = $2::jsonb, finished_at = $3 WHERE id = $4")
-            .bind(state.as_str())
-            .bind(to_json(&info)?)
-            .bind(now as i64)
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+        sqlx::query(
+            "UPDATE cj_jobs SET state = $1, info = $2::jsonb, finished_at = $3 WHERE id = $4",
+        )
+        .bind(state.as_str())
+        .bind(to_json(&info)?)
+        .bind(now as i64)
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
         tx.commit().await.map_err(db_err)?;
         self.notify(&format!("changed:{id}")).await;
         Ok(Some(info))
@@ -394,22 +454,36 @@ impl JobStore for PgStore {
 
     async fn get(&self, id: &str) -> Result<Option<JobRecord>> {
         let id = id.to_string();
-        let rows = self.select_rows(&format!("SELECT {COLS} FROM cj_jobs WHERE id = $1"), |q| q.bind(id)).await?;
+        let rows = self
+            .select_rows(&format!("SELECT {COLS} FROM cj_jobs WHERE id = $1"), |q| {
+                q.bind(id)
+            })
+            .await?;
         Ok(rows.into_iter().next().map(|r| r.record))
     }
 
     async fn rows(&self, ids: &[String]) -> Result<Vec<JobRow>> {
         let ids = ids.to_vec();
-        self.select_rows(&format!("SELECT {COLS} FROM cj_jobs WHERE id = ANY($1)"), |q| q.bind(ids)).await
+        self.select_rows(
+            &format!("SELECT {COLS} FROM cj_jobs WHERE id = ANY($1)"),
+            |q| q.bind(ids),
+        )
+        .await
     }
 
     async fn list(&self) -> Result<Vec<JobInfo>> {
-        let rows = self.select_rows(&format!("SELECT {COLS} FROM cj_jobs ORDER BY seq"), |q| q).await?;
+        let rows = self
+            .select_rows(&format!("SELECT {COLS} FROM cj_jobs ORDER BY seq"), |q| q)
+            .await?;
         Ok(rows.into_iter().map(|r| r.record.info).collect())
     }
 
     async fn running(&self) -> Result<Vec<JobRow>> {
-        self.select_rows(&format!("SELECT {COLS} FROM cj_jobs WHERE state = 'running'"), |q| q).await
+        self.select_rows(
+            &format!("SELECT {COLS} FROM cj_jobs WHERE state = 'running'"),
+            |q| q,
+        )
+        .await
     }
 
     async fn queued_dependents(&self, id: &str) -> Result<Vec<String>> {
@@ -424,10 +498,12 @@ impl JobStore for PgStore {
     }
 
     async fn queued(&self) -> Result<Vec<String>> {
-        sqlx::query_scalar("SELECT id FROM cj_jobs WHERE state = 'queued' ORDER BY priority DESC, run_at, seq")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err)
+        sqlx::query_scalar(
+            "SELECT id FROM cj_jobs WHERE state = 'queued' ORDER BY priority DESC, run_at, seq",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)
     }
 
     async fn append_events(&self, id: &str, events: &[EventRecord]) -> Result<()> {
@@ -470,8 +546,9 @@ impl JobStore for PgStore {
                 Ok(EventRecord {
                     seq: r.try_get::<i64, _>("seq").map_err(db_err)? as u64,
                     at_ms: r.try_get::<i64, _>("at_ms").map_err(db_err)? as u64,
-                    event: serde_json::from_str(&ev)
-                        .map_err(|e| Error::Store(format!("job {id}: corrupt event in the store: {e}")))?,
+                    event: serde_json::from_str(&ev).map_err(|e| {
+                        Error::Store(format!("job {id}: corrupt event in the store: {e}"))
+                    })?,
                 })
             })
             .collect()
@@ -495,12 +572,14 @@ impl JobStore for PgStore {
             return Ok(0);
         }
         let mut tx = self.pool.begin().await.map_err(db_err)?;
-        let n = sqlx::query("DELETE FROM cj_jobs WHERE id = ANY($1) AND state NOT IN ('queued', 'running')")
-            .bind(ids)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?
-            .rows_affected();
+        let n = sqlx::query(
+            "DELETE FROM cj_jobs WHERE id = ANY($1) AND state NOT IN ('queued', 'running')",
+        )
+        .bind(ids)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
         sqlx::query("DELETE FROM cj_events e WHERE e.job_id = ANY($1) AND NOT EXISTS (SELECT 1 FROM cj_jobs j WHERE j.id = e.job_id)")
             .bind(ids)
             .execute(&mut *tx)

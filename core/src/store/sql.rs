@@ -78,7 +78,10 @@ impl RawRow {
         let spec = serde_json::from_str(&self.spec).map_err(|e| corrupt("spec", &e))?;
         let mut info: crate::state::JobInfo =
             serde_json::from_str(&self.info).map_err(|e| corrupt("info", &e))?;
-        info.state = self.state.parse::<JobState>().map_err(|e| corrupt("state", &e))?;
+        info.state = self
+            .state
+            .parse::<JobState>()
+            .map_err(|e| corrupt("state", &e))?;
         info.attempt = self.attempt as u32;
         info.started_at = self.started_at.map(|t| t as u64);
         if self.finished_at.is_some() || info.state.is_final() {

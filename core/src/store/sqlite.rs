@@ -13,7 +13,10 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
+};
 use sqlx::{Connection, Row};
 use tokio::sync::Mutex;
 
@@ -24,7 +27,8 @@ use crate::events::EventRecord;
 use crate::state::{JobInfo, JobState};
 use crate::util::now_ms;
 
-const COLS: &str = "id, state, attempt, max_attempts, run_lease, locked_by, started_at, finished_at, \
+const COLS: &str =
+    "id, state, attempt, max_attempts, run_lease, locked_by, started_at, finished_at, \
                     lease_expires_at, deadline_at, cancel_requested_at, spec, info";
 const READY: &str = "j.state = 'queued' AND j.run_at <= ?1 AND NOT EXISTS (SELECT 1 FROM cj_job_deps d \
                      JOIN cj_jobs p ON p.id = d.dep_id WHERE d.job_id = j.id AND p.state <> 'succeeded')";
@@ -38,12 +42,17 @@ pub struct SqliteStore {
 
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteStore").field("path", &self.path).finish()
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish()
     }
 }
 
 fn open_err(path: &Path, e: impl std::fmt::Display) -> Error {
-    Error::Store(format!("cannot open the SQLite store {}: {e}", path.display()))
+    Error::Store(format!(
+        "cannot open the SQLite store {}: {e}",
+        path.display()
+    ))
 }
 
 impl SqliteStore {
@@ -62,7 +71,9 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
-        let mut writer = SqliteConnection::connect_with(&opts).await.map_err(|e| open_err(path, e))?;
+        let mut writer = SqliteConnection::connect_with(&opts)
+            .await
+            .map_err(|e| open_err(path, e))?;
         migrate(&mut writer).await.map_err(|e| open_err(path, e))?;
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
@@ -82,7 +93,11 @@ impl SqliteStore {
         &self.path
     }
 
-    async fn select_rows(&self, sql: &str, bind: impl FnOnce(SqliteQuery<'_>) -> SqliteQuery<'_>) -> Result<Vec<JobRow>> {
+    async fn select_rows(
+        &self,
+        sql: &str,
+        bind: impl FnOnce(SqliteQuery<'_>) -> SqliteQuery<'_>,
+    ) -> Result<Vec<JobRow>> {
         let q = bind(sqlx::query(sql));
         let rows = q.fetch_all(&self.reader).await.map_err(db_err)?;
         rows.iter().map(|r| raw_row!(r)?.decode()).collect()
@@ -92,7 +107,10 @@ impl SqliteStore {
 type SqliteQuery<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
 
 async fn migrate(conn: &mut SqliteConnection) -> std::result::Result<(), String> {
-    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.map_err(|e| e.to_string())?;
+    let mut tx = conn
+        .begin_with("BEGIN IMMEDIATE")
+        .await
+        .map_err(|e| e.to_string())?;
     sqlx::query("CREATE TABLE IF NOT EXISTS cj_schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)")
         .execute(&mut *tx)
         .await
@@ -103,20 +121,27 @@ async fn migrate(conn: &mut SqliteConnection) -> std::result::Result<(), String>
         .map_err(|e| e.to_string())?;
     let newest = SQLITE_MIGRATIONS.last().map(|m| m.version).unwrap_or(0);
     if let Some(v) = applied.iter().find(|v| **v > newest) {
-        return Err(format!("the database has schema version {v}, newer than this build knows ({newest})"));
+        return Err(format!(
+            "the database has schema version {v}, newer than this build knows ({newest})"
+        ));
     }
-    for m in SQLITE_MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
+    for m in SQLITE_MIGRATIONS
+        .iter()
+        .filter(|m| !applied.contains(&m.version))
+    {
         sqlx::raw_sql(m.sql)
             .execute(&mut *tx)
             .await
             .map_err(|e| format!("migration {} ({}): {e}", m.version, m.name))?;
-        sqlx::query("INSERT INTO cj_schema_migrations (version, name, applied_at) VALUES (?, ?, ?)")
-            .bind(m.version)
-            .bind(m.name)
-            .bind(now_ms() as i64)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| e.to_string())?;
+        sqlx::query(
+            "INSERT INTO cj_schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+        )
+        .bind(m.version)
+        .bind(m.name)
+        .bind(now_ms() as i64)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| e.to_string())?;
     }
     tx.commit().await.map_err(|e| e.to_string())
 }
@@ -165,10 +190,7 @@ impl JobStore for SqliteStore {
     }
 
     async fn claim(&self, node: &str, n: usize) -> Result<Vec<Claim>> {
-        let opts = ClaimOptions {
-            max_running: None,
-            lease_ttl: Duration::from_secs(60),
-        };
+        let opts = ClaimOptions::new(Duration::from_secs(60));
         self.claim_with(node, n, &opts).await
     }
 
@@ -182,27 +204,68 @@ impl JobStore for SqliteStore {
         let now = now_ms() as i64;
         let mut k = n as i64;
         if let Some(max) = opts.max_running {
-            let running: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cj_jobs WHERE state = 'running'")
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(db_err)?;
+            let running: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM cj_jobs WHERE state = 'running'")
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
             k = k.min(max as i64 - running);
         }
         if k <= 0 {
             return Ok(Vec::new());
         }
+        // The candidates in claim order, with their caps (0 when uncapped).
+        let cand_sql = format!(
+            "SELECT j.id, CAST(COALESCE(json_extract(j.spec, '$.limits.memory'), 0) AS INTEGER) AS mem, \
+             CAST(COALESCE(json_extract(j.spec, '$.limits.cpus'), 0) AS REAL) AS cpu \
+             FROM cj_jobs j WHERE {READY} ORDER BY j.priority DESC, j.run_at, j.rowid LIMIT ?2"
+        );
+        let cand = sqlx::query(&cand_sql)
+            .bind(now)
+            .bind(k)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let mut ids = Vec::with_capacity(cand.len());
+        let mut caps = Vec::with_capacity(cand.len());
+        for r in &cand {
+            ids.push(r.try_get::<String, _>("id").map_err(db_err)?);
+            caps.push(cap_pair(
+                r.try_get("mem").map_err(db_err)?,
+                r.try_get("cpu").map_err(db_err)?,
+            ));
+        }
+        if opts.has_budget() {
+            // What the running jobs of every process on this file hold.
+            let held = sqlx::query(
+                "SELECT CAST(COALESCE(SUM(json_extract(spec, '$.limits.memory')), 0) AS INTEGER) AS mem, \
+                 CAST(COALESCE(SUM(json_extract(spec, '$.limits.cpus')), 0) AS REAL) AS cpu FROM cj_jobs WHERE state = 'running'",
+            )
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            let held = cap_pair(
+                held.try_get("mem").map_err(db_err)?,
+                held.try_get("cpu").map_err(db_err)?,
+            );
+            ids.truncate(opts.fitting(held, &caps));
+        }
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids = serde_json::to_string(&ids).map_err(|e| Error::Store(e.to_string()))?;
         let sql = format!(
             "UPDATE cj_jobs SET state = 'running', run_lease = run_lease + 1, attempt = attempt + 1, \
              locked_by = ?2, started_at = ?1, finished_at = NULL, heartbeat_at = ?1, lease_expires_at = ?1 + ?3, \
              deadline_at = CASE WHEN timeout_ms IS NULL THEN NULL ELSE ?1 + timeout_ms END, cancel_requested_at = NULL \
-             WHERE id IN (SELECT j.id FROM cj_jobs j WHERE {READY} ORDER BY j.priority DESC, j.run_at, j.rowid LIMIT ?4) \
+             WHERE id IN (SELECT value FROM json_each(?4)) \
              RETURNING {COLS}, priority, rowid AS ord"
         );
         let rows = sqlx::query(&sql)
             .bind(now)
             .bind(node)
             .bind(opts.lease_ttl.as_millis() as i64)
-            .bind(k)
+            .bind(ids)
             .fetch_all(&mut *tx)
             .await
             .map_err(db_err)?;
@@ -211,7 +274,14 @@ impl JobStore for SqliteStore {
             let prio: i64 = r.try_get("priority").map_err(db_err)?;
             let ord: i64 = r.try_get("ord").map_err(db_err)?;
             let row = raw_row!(r)?.decode()?;
-            claims.push((prio, ord, Claim { record: row.record, lease: row.lease }));
+            claims.push((
+                prio,
+                ord,
+                Claim {
+                    record: row.record,
+                    lease: row.lease,
+                },
+            ));
         }
         tx.commit().await.map_err(db_err)?;
         claims.sort_by_key(|(p, o, _)| (-p, *o));
@@ -222,13 +292,15 @@ impl JobStore for SqliteStore {
         let json = to_json(info)?;
         let mut w = self.writer.lock().await;
         let mut tx = w.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
-        sqlx::query("UPDATE cj_jobs SET info = ? WHERE id = ? AND run_lease = ? AND state = 'running'")
-            .bind(json)
-            .bind(&info.id)
-            .bind(lease as i64)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+        sqlx::query(
+            "UPDATE cj_jobs SET info = ? WHERE id = ? AND run_lease = ? AND state = 'running'",
+        )
+        .bind(json)
+        .bind(&info.id)
+        .bind(lease as i64)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
         tx.commit().await.map_err(db_err)
     }
 
@@ -236,7 +308,12 @@ impl JobStore for SqliteStore {
         self.finish_rescued(info, lease, false).await
     }
 
-    async fn finish_rescued(&self, info: &JobInfo, lease: u64, only_if_expired: bool) -> Result<bool> {
+    async fn finish_rescued(
+        &self,
+        info: &JobInfo,
+        lease: u64,
+        only_if_expired: bool,
+    ) -> Result<bool> {
         let json = to_json(info)?;
         let now = now_ms() as i64;
         let mut w = self.writer.lock().await;
@@ -289,7 +366,12 @@ impl JobStore for SqliteStore {
         Ok(done)
     }
 
-    async fn heartbeat(&self, node: &str, held: &[(String, u64)], ttl: Duration) -> Result<Vec<Held>> {
+    async fn heartbeat(
+        &self,
+        node: &str,
+        held: &[(String, u64)],
+        ttl: Duration,
+    ) -> Result<Vec<Held>> {
         if held.is_empty() {
             return Ok(Vec::new());
         }
@@ -315,7 +397,10 @@ impl JobStore for SqliteStore {
             .map(|r| {
                 Ok(Held {
                     id: r.try_get("id").map_err(db_err)?,
-                    cancel_requested: r.try_get::<Option<i64>, _>("cancel_requested_at").map_err(db_err)?.is_some(),
+                    cancel_requested: r
+                        .try_get::<Option<i64>, _>("cancel_requested_at")
+                        .map_err(db_err)?
+                        .is_some(),
                 })
             })
             .collect()
@@ -324,13 +409,15 @@ impl JobStore for SqliteStore {
     async fn request_cancel(&self, id: &str) -> Result<bool> {
         let mut w = self.writer.lock().await;
         let mut tx = w.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
-        let n = sqlx::query("UPDATE cj_jobs SET cancel_requested_at = ? WHERE id = ? AND state = 'running'")
-            .bind(now_ms() as i64)
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?
-            .rows_affected();
+        let n = sqlx::query(
+            "UPDATE cj_jobs SET cancel_requested_at = ? WHERE id = ? AND state = 'running'",
+        )
+        .bind(now_ms() as i64)
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
         tx.commit().await.map_err(db_err)?;
         Ok(n == 1)
     }
@@ -338,11 +425,13 @@ impl JobStore for SqliteStore {
     async fn end_queued(&self, id: &str, state: JobState, reason: &str) -> Result<Option<JobInfo>> {
         let mut w = self.writer.lock().await;
         let mut tx = w.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
-        let row = sqlx::query(&format!("SELECT {COLS} FROM cj_jobs WHERE id = ? AND state = 'queued'"))
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?;
+        let row = sqlx::query(&format!(
+            "SELECT {COLS} FROM cj_jobs WHERE id = ? AND state = 'queued'"
+        ))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
         let Some(row) = row else { return Ok(None) };
         let mut info = raw_row!(&row)?.decode()?.record.info;
         let now = now_ms();
@@ -364,7 +453,9 @@ impl JobStore for SqliteStore {
     async fn get(&self, id: &str) -> Result<Option<JobRecord>> {
         let id = id.to_string();
         let rows = self
-            .select_rows(&format!("SELECT {COLS} FROM cj_jobs WHERE id = ?"), |q| q.bind(id))
+            .select_rows(&format!("SELECT {COLS} FROM cj_jobs WHERE id = ?"), |q| {
+                q.bind(id)
+            })
             .await?;
         Ok(rows.into_iter().next().map(|r| r.record))
     }
@@ -379,12 +470,18 @@ impl JobStore for SqliteStore {
     }
 
     async fn list(&self) -> Result<Vec<JobInfo>> {
-        let rows = self.select_rows(&format!("SELECT {COLS} FROM cj_jobs ORDER BY rowid"), |q| q).await?;
+        let rows = self
+            .select_rows(&format!("SELECT {COLS} FROM cj_jobs ORDER BY rowid"), |q| q)
+            .await?;
         Ok(rows.into_iter().map(|r| r.record.info).collect())
     }
 
     async fn running(&self) -> Result<Vec<JobRow>> {
-        self.select_rows(&format!("SELECT {COLS} FROM cj_jobs WHERE state = 'running'"), |q| q).await
+        self.select_rows(
+            &format!("SELECT {COLS} FROM cj_jobs WHERE state = 'running'"),
+            |q| q,
+        )
+        .await
     }
 
     async fn queued_dependents(&self, id: &str) -> Result<Vec<String>> {
@@ -399,10 +496,12 @@ impl JobStore for SqliteStore {
     }
 
     async fn queued(&self) -> Result<Vec<String>> {
-        sqlx::query_scalar("SELECT id FROM cj_jobs WHERE state = 'queued' ORDER BY priority DESC, run_at, rowid")
-            .fetch_all(&self.reader)
-            .await
-            .map_err(db_err)
+        sqlx::query_scalar(
+            "SELECT id FROM cj_jobs WHERE state = 'queued' ORDER BY priority DESC, run_at, rowid",
+        )
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db_err)
     }
 
     async fn append_events(&self, id: &str, events: &[EventRecord]) -> Result<()> {
@@ -416,33 +515,38 @@ impl JobStore for SqliteStore {
         let mut w = self.writer.lock().await;
         let mut tx = w.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
         for (seq, at, ev) in encoded {
-            sqlx::query("INSERT OR IGNORE INTO cj_events (job_id, seq, at_ms, event) VALUES (?, ?, ?, ?)")
-                .bind(id)
-                .bind(seq)
-                .bind(at)
-                .bind(ev)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
+            sqlx::query(
+                "INSERT OR IGNORE INTO cj_events (job_id, seq, at_ms, event) VALUES (?, ?, ?, ?)",
+            )
+            .bind(id)
+            .bind(seq)
+            .bind(at)
+            .bind(ev)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
         }
         tx.commit().await.map_err(db_err)
     }
 
     async fn events(&self, id: &str, after_seq: u64) -> Result<Vec<EventRecord>> {
-        let rows = sqlx::query("SELECT seq, at_ms, event FROM cj_events WHERE job_id = ? AND seq > ? ORDER BY seq")
-            .bind(id)
-            .bind(after_seq as i64)
-            .fetch_all(&self.reader)
-            .await
-            .map_err(db_err)?;
+        let rows = sqlx::query(
+            "SELECT seq, at_ms, event FROM cj_events WHERE job_id = ? AND seq > ? ORDER BY seq",
+        )
+        .bind(id)
+        .bind(after_seq as i64)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db_err)?;
         rows.iter()
             .map(|r| {
                 let ev: String = r.try_get("event").map_err(db_err)?;
                 Ok(EventRecord {
                     seq: r.try_get::<i64, _>("seq").map_err(db_err)? as u64,
                     at_ms: r.try_get::<i64, _>("at_ms").map_err(db_err)? as u64,
-                    event: serde_json::from_str(&ev)
-                        .map_err(|e| Error::Store(format!("job {id}: corrupt event in the store: {e}")))?,
+                    event: serde_json::from_str(&ev).map_err(|e| {
+                        Error::Store(format!("job {id}: corrupt event in the store: {e}"))
+                    })?,
                 })
             })
             .collect()
@@ -492,4 +596,13 @@ impl JobStore for SqliteStore {
     fn describe(&self) -> String {
         format!("sqlite://{}", self.path.display())
     }
+}
+
+/// A job's (memory, cpus) caps as read from the spec JSON (NULL, negative or
+/// fractional byte counts from a hand-edited row count as what they say, or 0).
+fn cap_pair(mem: i64, cpu: f64) -> (u64, f64) {
+    (
+        mem.max(0) as u64,
+        if cpu.is_finite() { cpu.max(0.0) } else { 0.0 },
+    )
 }

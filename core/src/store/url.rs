@@ -34,7 +34,9 @@ pub async fn open(url: &str, data_dir: &Path) -> Result<Arc<dyn JobStore>> {
         #[cfg(not(feature = "sqlite"))]
         {
             let _ = (rest, data_dir);
-            return Err(Error::Store(format!("{url}: this build has no SQLite store (feature `sqlite`)")));
+            return Err(Error::Store(format!(
+                "{url}: this build has no SQLite store (feature `sqlite`)"
+            )));
         }
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -62,7 +64,10 @@ pub fn redact_url(url: &str) -> String {
     let mut out = url.to_string();
     if let Some(scheme_end) = out.find("://") {
         let auth_start = scheme_end + 3;
-        let auth_end = out[auth_start..].find(['/', '?']).map(|i| auth_start + i).unwrap_or(out.len());
+        let auth_end = out[auth_start..]
+            .find(['/', '?'])
+            .map(|i| auth_start + i)
+            .unwrap_or(out.len());
         if let Some(at) = out[auth_start..auth_end].rfind('@') {
             let userinfo = &out[auth_start..auth_start + at];
             if let Some(colon) = userinfo.find(':') {
@@ -91,7 +96,10 @@ mod tests {
 
     #[test]
     fn passwords_are_redacted() {
-        assert_eq!(redact_url("postgres://me:secret@db:5432/jobs"), "postgres://me:***@db:5432/jobs");
+        assert_eq!(
+            redact_url("postgres://me:secret@db:5432/jobs"),
+            "postgres://me:***@db:5432/jobs"
+        );
         assert_eq!(redact_url("postgres://me@db/jobs"), "postgres://me@db/jobs");
         assert_eq!(
             redact_url("postgres://db/jobs?user=me&password=secret"),

@@ -15,7 +15,10 @@ pub fn fake_claude() -> PathBuf {
         if let Ok(p) = std::env::var("FAKE_CLAUDE_BIN") {
             return PathBuf::from(p);
         }
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .unwrap()
+            .to_path_buf();
         let status = std::process::Command::new(env!("CARGO"))
             .args(["build", "-q", "-p", "fake-claude"])
             .current_dir(&root)
@@ -40,7 +43,11 @@ pub fn cgroups_available(test: &str) -> bool {
     if root && mounted {
         return true;
     }
-    let why = if !root { "not root" } else { "no cgroup filesystem" };
+    let why = if !root {
+        "not root"
+    } else {
+        "no cgroup filesystem"
+    };
     if std::env::var("CLAUDE_JOBS_REQUIRE_CGROUPS").as_deref() == Ok("1") {
         panic!("{test}: cgroups are required here (CLAUDE_JOBS_REQUIRE_CGROUPS=1) but unavailable: {why}");
     }
@@ -49,7 +56,10 @@ pub fn cgroups_available(test: &str) -> bool {
 }
 
 pub fn data_dir() -> tempfile::TempDir {
-    tempfile::Builder::new().prefix("claude-jobs-test-").tempdir().unwrap()
+    tempfile::Builder::new()
+        .prefix("claude-jobs-test-")
+        .tempdir()
+        .unwrap()
 }
 
 /// A builder with the fake CLI and short grace periods.
@@ -73,7 +83,12 @@ pub fn fake_pids(events: &[claude_jobs::EventRecord]) -> Vec<i32> {
         .iter()
         .find_map(|r| match &r.event {
             JobEvent::Other { raw, .. } if raw["subtype"] == "fake_pids" => Some(
-                raw["pids"].as_array().unwrap().iter().map(|p| p.as_i64().unwrap() as i32).collect(),
+                raw["pids"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|p| p.as_i64().unwrap() as i32)
+                    .collect(),
             ),
             _ => None,
         })
@@ -84,7 +99,13 @@ pub fn fake_pids(events: &[claude_jobs::EventRecord]) -> Vec<i32> {
 pub fn alive(pid: i32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Ok(s) => {
-            let state = s.rsplit(')').next().unwrap_or("").split_whitespace().next().unwrap_or("");
+            let state = s
+                .rsplit(')')
+                .next()
+                .unwrap_or("")
+                .split_whitespace()
+                .next()
+                .unwrap_or("");
             state != "Z" && state != "X"
         }
         Err(_) => false,
@@ -113,7 +134,9 @@ pub fn job_cgroups(job_id: &str) -> Vec<PathBuf> {
     let mut found = Vec::new();
     let mut stack = vec![PathBuf::from("/sys/fs/cgroup")];
     while let Some(dir) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&dir) else { continue };
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
         for e in rd.flatten() {
             if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
                 let p = e.path();

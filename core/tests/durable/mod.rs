@@ -48,7 +48,11 @@ impl Node {
             if let Ok(Some(st)) = self.child.try_wait() {
                 panic!("node exited early ({st}); log:\n{}", self.log());
             }
-            assert!(Instant::now() < end, "node not ready in {secs} s; log:\n{}", self.log());
+            assert!(
+                Instant::now() < end,
+                "node not ready in {secs} s; log:\n{}",
+                self.log()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         std::fs::read_to_string(self.ctl.join("ids"))
@@ -84,7 +88,11 @@ impl Node {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        eprintln!("node {} did not stop in 60 s; its log:\n{}", self.pid(), self.log());
+        eprintln!(
+            "node {} did not stop in 60 s; its log:\n{}",
+            self.pid(),
+            self.log()
+        );
         self.kill9();
     }
 }
@@ -100,9 +108,17 @@ impl Drop for Node {
 
 /// Starts a node: this test binary again, running only the test `durable_node`.
 pub fn spawn_node(cfg: &NodeCfg) -> Node {
-    let ctl = tempfile::Builder::new().prefix("cj-node-").tempdir().unwrap().keep();
+    let ctl = tempfile::Builder::new()
+        .prefix("cj-node-")
+        .tempdir()
+        .unwrap()
+        .keep();
     let log = std::fs::File::create(ctl.join("log")).unwrap();
-    let submit: Vec<String> = cfg.submit.iter().map(|(s, secs, m)| format!("{s},{secs},{m}")).collect();
+    let submit: Vec<String> = cfg
+        .submit
+        .iter()
+        .map(|(s, secs, m)| format!("{s},{secs},{m}"))
+        .collect();
     let mut cmd = Command::new(std::env::current_exe().unwrap());
     cmd.args(["--exact", "durable_node", "--nocapture", "--test-threads=1"])
         .env("CJ_NODE", "1")
@@ -121,9 +137,21 @@ pub fn spawn_node(cfg: &NodeCfg) -> Node {
         }
     };
     opt(&mut cmd, "CJ_NODE_STORE", cfg.store.clone());
-    opt(&mut cmd, "CJ_NODE_TTL_MS", cfg.lease_ttl_ms.map(|v| v.to_string()));
-    opt(&mut cmd, "CJ_NODE_HB_MS", cfg.heartbeat_ms.map(|v| v.to_string()));
-    opt(&mut cmd, "CJ_NODE_RESCUE_MS", cfg.rescue_ms.map(|v| v.to_string()));
+    opt(
+        &mut cmd,
+        "CJ_NODE_TTL_MS",
+        cfg.lease_ttl_ms.map(|v| v.to_string()),
+    );
+    opt(
+        &mut cmd,
+        "CJ_NODE_HB_MS",
+        cfg.heartbeat_ms.map(|v| v.to_string()),
+    );
+    opt(
+        &mut cmd,
+        "CJ_NODE_RESCUE_MS",
+        cfg.rescue_ms.map(|v| v.to_string()),
+    );
     opt(&mut cmd, "CJ_NODE_ID", cfg.node_id.clone());
     Node {
         child: cmd.spawn().unwrap(),
@@ -148,7 +176,10 @@ pub fn node_main() {
     if std::env::var("CJ_NODE").as_deref() != Ok("1") {
         return;
     }
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(run_node());
     std::process::exit(0);
 }
@@ -184,10 +215,17 @@ async fn run_node() {
     let m = b.build().await.expect("node manager");
     eprintln!("node {} up, store {}", m.node_id(), m.store_url());
     let mut ids = Vec::new();
-    for item in env("CJ_NODE_SUBMIT").unwrap_or_default().split(';').filter(|s| !s.is_empty()) {
+    for item in env("CJ_NODE_SUBMIT")
+        .unwrap_or_default()
+        .split(';')
+        .filter(|s| !s.is_empty())
+    {
         let mut it = item.split(',');
         let (scenario, secs, marker) = (it.next().unwrap(), it.next().unwrap(), it.next().unwrap());
-        let job = m.submit(fake_spec(scenario, secs.parse().unwrap(), marker)).await.expect("submit");
+        let job = m
+            .submit(fake_spec(scenario, secs.parse().unwrap(), marker))
+            .await
+            .expect("submit");
         ids.push(job.id().to_string());
     }
     std::fs::write(ctl.join("ids"), ids.join("\n")).unwrap();
@@ -201,12 +239,23 @@ async fn run_node() {
 
 /// Rows of every job in the store.
 pub async fn all_rows(store: &Arc<dyn JobStore>) -> Vec<JobRow> {
-    let ids: Vec<String> = store.list().await.unwrap().into_iter().map(|i| i.id).collect();
+    let ids: Vec<String> = store
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
     store.rows(&ids).await.unwrap()
 }
 
 /// Waits (polling the store) until `f(rows)` holds.
-pub async fn until_rows(store: &Arc<dyn JobStore>, secs: u64, what: &str, mut f: impl FnMut(&[JobRow]) -> bool) -> Vec<JobRow> {
+pub async fn until_rows(
+    store: &Arc<dyn JobStore>,
+    secs: u64,
+    what: &str,
+    mut f: impl FnMut(&[JobRow]) -> bool,
+) -> Vec<JobRow> {
     let end = Instant::now() + Duration::from_secs(secs);
     loop {
         let rows = all_rows(store).await;
@@ -216,7 +265,15 @@ pub async fn until_rows(store: &Arc<dyn JobStore>, secs: u64, what: &str, mut f:
         if Instant::now() > end {
             let states: Vec<String> = rows
                 .iter()
-                .map(|r| format!("{} {} a{} {:?}", &r.record.info.id[24..], r.record.info.state, r.record.info.attempt, r.locked_by))
+                .map(|r| {
+                    format!(
+                        "{} {} a{} {:?}",
+                        &r.record.info.id[24..],
+                        r.record.info.state,
+                        r.record.info.attempt,
+                        r.locked_by
+                    )
+                })
                 .collect();
             panic!("timed out after {secs} s waiting for {what}; rows: {states:#?}");
         }
@@ -255,7 +312,11 @@ pub fn max_overlap(spans: &[(u64, u64)]) -> usize {
 /// The parent pid of a process.
 pub fn ppid(pid: i32) -> Option<i32> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat[stat.rfind(')')? + 2..].split_whitespace().nth(1)?.parse().ok()
+    stat[stat.rfind(')')? + 2..]
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
 }
 
 /// The PostgreSQL URL for the tests, or `None` (and a printed reason) when unset.
@@ -273,17 +334,30 @@ pub fn pg_url(test: &str) -> Option<String> {
 /// A fresh database on the test server, so tests running at once do not share a queue.
 pub async fn fresh_pg_db(base: &str) -> String {
     use sqlx::Connection;
-    let mut conn = sqlx::PgConnection::connect(base).await.expect("connect to the test PostgreSQL");
+    let mut conn = sqlx::PgConnection::connect(base)
+        .await
+        .expect("connect to the test PostgreSQL");
     let name = format!("cj_{}", uuid::Uuid::now_v7().simple());
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
     let (head, _) = base.rsplit_once('/').unwrap();
     format!("{head}/{name}")
 }
 
 pub fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 pub fn log_dir_parent(row: &JobRow) -> Option<PathBuf> {
-    row.record.info.log_dir.as_deref().and_then(Path::parent).map(Path::to_path_buf)
+    row.record
+        .info
+        .log_dir
+        .as_deref()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
 }

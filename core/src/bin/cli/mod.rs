@@ -44,6 +44,12 @@ pub struct ManagerArgs {
     /// Time between SIGTERM and killing the job's whole process tree.
     #[arg(long, value_name = "DUR", default_value = "10s", value_parser = dur)]
     pub kill_grace: std::time::Duration,
+    /// Memory budget for admission: auto (available memory − 2 GiB), off, or a size.
+    #[arg(long, value_name = "SIZE", default_value = "auto")]
+    pub memory_budget: String,
+    /// CPU budget for admission: off, auto (the host's CPUs) or a number of cores.
+    #[arg(long, value_name = "CORES", default_value = "off")]
+    pub cpu_budget: String,
 }
 
 pub(crate) fn dur(s: &str) -> Result<std::time::Duration, String> {

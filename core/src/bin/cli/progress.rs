@@ -15,26 +15,41 @@ fn short(s: &str, n: usize) -> String {
 pub fn print(tag: &str, rec: &EventRecord) {
     let line = match &rec.event {
         JobEvent::Queued { .. } => "queued".to_string(),
-        JobEvent::Started { pid, isolation, .. } => format!("started: pid {pid}, isolation {isolation}"),
-        JobEvent::Init { model, cli_version, .. } => format!(
+        JobEvent::Started { pid, isolation, .. } => {
+            format!("started: pid {pid}, isolation {isolation}")
+        }
+        JobEvent::Init {
+            model, cli_version, ..
+        } => format!(
             "CLI {} with model {}",
             cli_version.as_deref().unwrap_or("?"),
             model.as_deref().unwrap_or("?")
         ),
         JobEvent::AssistantText { text } => format!("text: {}", short(text, 100)),
         JobEvent::ToolUse { name, .. } => format!("tool: {name}"),
-        JobEvent::ApiRetry { attempt, status, delay_ms, .. } => format!(
+        JobEvent::ApiRetry {
+            attempt,
+            status,
+            delay_ms,
+            ..
+        } => format!(
             "API retry {attempt} (status {}) in {} ms",
             status.map(|s| s.to_string()).unwrap_or_else(|| "?".into()),
             delay_ms.unwrap_or(0)
         ),
         JobEvent::RateLimit { status, .. } => format!("rate limit: {status}"),
-        JobEvent::Result { is_error, cost_usd, .. } => format!(
+        JobEvent::Result {
+            is_error, cost_usd, ..
+        } => format!(
             "result: {} (${:.4})",
             if *is_error { "error" } else { "ok" },
             cost_usd.unwrap_or(0.0)
         ),
-        JobEvent::MemoryPressure { memory_bytes, limit_bytes, .. } => format!(
+        JobEvent::MemoryPressure {
+            memory_bytes,
+            limit_bytes,
+            ..
+        } => format!(
             "memory pressure: {} of {} MiB",
             memory_bytes >> 20,
             limit_bytes.unwrap_or(0) >> 20

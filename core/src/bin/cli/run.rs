@@ -109,7 +109,9 @@ pub(crate) async fn build_manager(m: &ManagerArgs, max: usize) -> Result<JobMana
         .max_concurrent(max)
         .data_dir(&m.data_dir)
         .isolation(m.isolation.parse::<IsolationMode>()?)
-        .kill_grace(m.kill_grace);
+        .kill_grace(m.kill_grace)
+        .memory_budget(m.memory_budget.parse()?)
+        .cpu_budget(m.cpu_budget.parse()?);
     if let Some(bin) = &m.claude_bin {
         b = b.claude_bin(bin);
     }
@@ -150,7 +152,10 @@ pub async fn run(a: RunArgs) -> ExitCode {
     let _ = printer.await;
     manager.shutdown(Duration::from_secs(5)).await;
     if a.json {
-        println!("{}", serde_json::to_string(&info).expect("JobInfo serializes"));
+        println!(
+            "{}",
+            serde_json::to_string(&info).expect("JobInfo serializes")
+        );
     } else {
         if let Some(r) = &info.result {
             println!("{r}");
@@ -160,7 +165,10 @@ pub async fn run(a: RunArgs) -> ExitCode {
             info.state,
             info.cost_usd.unwrap_or(0.0),
             info.stats.peak_memory_bytes >> 20,
-            info.log_dir.as_ref().map(|p| p.display().to_string()).unwrap_or_default()
+            info.log_dir
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
         );
     }
     if info.state == JobState::Succeeded {

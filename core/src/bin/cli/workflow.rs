@@ -34,12 +34,17 @@ pub async fn run(a: WorkflowArgs) -> ExitCode {
                 opts.variables.insert(k.to_string(), v.to_string());
             }
             None => {
-                let e = claude_jobs::Error::InvalidSpec { field: "var".into(), reason: format!("{kv:?} is not NAME=VALUE") };
+                let e = claude_jobs::Error::InvalidSpec {
+                    field: "var".into(),
+                    reason: format!("{kv:?} is not NAME=VALUE"),
+                };
                 return report_error(&e, a.json);
             }
         }
     }
-    let key_set = std::env::var("ANTHROPIC_API_KEY").map(|k| !k.trim().is_empty()).unwrap_or(false);
+    let key_set = std::env::var("ANTHROPIC_API_KEY")
+        .map(|k| !k.trim().is_empty())
+        .unwrap_or(false);
     let mut mock = None;
     if key_set && !a.offline {
         eprintln!("claude-jobs: ANTHROPIC_API_KEY is set: running against the Anthropic API (this costs money).");
@@ -60,9 +65,14 @@ pub async fn run(a: WorkflowArgs) -> ExitCode {
              claude-jobs: the outputs are offline sample text, not real research.",
             server.base_url()
         );
-        opts.env.insert("ANTHROPIC_BASE_URL".into(), server.base_url());
-        opts.env.insert("ANTHROPIC_API_KEY".into(), "offline-mock-key".into());
-        opts.env.insert("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC".into(), "1".into());
+        opts.env
+            .insert("ANTHROPIC_BASE_URL".into(), server.base_url());
+        opts.env
+            .insert("ANTHROPIC_API_KEY".into(), "offline-mock-key".into());
+        opts.env.insert(
+            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC".into(),
+            "1".into(),
+        );
         mock = Some(server);
     }
     let manager = match super::run::build_manager(&a.manager, 3).await {
@@ -112,23 +122,43 @@ pub async fn run(a: WorkflowArgs) -> ExitCode {
     if a.json {
         let jobs: Vec<_> = infos
             .iter()
-            .map(|i| serde_json::json!({
-                "template": i.template, "id": i.id, "state": i.state, "outputs": i.outputs,
-                "cost_usd": i.cost_usd, "error": i.error, "stats": i.stats,
-            }))
+            .map(|i| {
+                serde_json::json!({
+                    "template": i.template, "id": i.id, "state": i.state, "outputs": i.outputs,
+                    "cost_usd": i.cost_usd, "error": i.error, "stats": i.stats,
+                })
+            })
             .collect();
-        println!("{}", serde_json::json!({"brand": a.brand, "offline": offline, "jobs": jobs, "total_cost_usd": total}));
+        println!(
+            "{}",
+            serde_json::json!({"brand": a.brand, "offline": offline, "jobs": jobs, "total_cost_usd": total})
+        );
     } else {
-        println!("\nWorkflow for {}{}:", a.brand, if offline { " (offline sample text from the local mock)" } else { "" });
+        println!(
+            "\nWorkflow for {}{}:",
+            a.brand,
+            if offline {
+                " (offline sample text from the local mock)"
+            } else {
+                ""
+            }
+        );
         for i in &infos {
-            let out = i.outputs.first().map(|p| p.display().to_string()).unwrap_or_else(|| "-".into());
+            let out = i
+                .outputs
+                .first()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "-".into());
             println!(
                 "  {:<11} {:<10} ${:<8.4} {}{}",
                 i.template.as_deref().unwrap_or("?"),
                 i.state.as_str(),
                 i.cost_usd.unwrap_or(0.0),
                 out,
-                i.error.as_deref().map(|e| format!("  ({e})")).unwrap_or_default()
+                i.error
+                    .as_deref()
+                    .map(|e| format!("  ({e})"))
+                    .unwrap_or_default()
             );
         }
         println!("  total cost: ${total:.4} (the CLI's estimate)");

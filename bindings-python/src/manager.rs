@@ -71,6 +71,8 @@ impl JobManager {
         retry_backoff=None,
         retention=None,
         node_id=None,
+        memory_budget=None,
+        cpu_budget=None,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -106,6 +108,8 @@ impl JobManager {
         retry_backoff: Option<&Bound<'_, PyAny>>,
         retention: Option<&Bound<'_, PyAny>>,
         node_id: Option<&Bound<'_, PyAny>>,
+        memory_budget: Option<&Bound<'_, PyAny>>,
+        cpu_budget: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let b = ManagerArgs {
             claude_bin,
@@ -139,6 +143,8 @@ impl JobManager {
             retry_backoff,
             retention,
             node_id,
+            memory_budget,
+            cpu_budget,
         }
         .builder()?;
         let manager = block_on(py, move || b.build()).py_err()?;
@@ -343,6 +349,27 @@ impl JobManager {
     #[getter]
     fn node_id(&self) -> PyResult<String> {
         Ok(self.core()?.node_id().to_owned())
+    }
+
+    /// The memory budget in bytes (`None`: no budget): jobs start only when
+    /// the memory caps of the running jobs plus theirs fit.
+    #[getter]
+    fn memory_budget(&self) -> PyResult<Option<u64>> {
+        Ok(self.core()?.memory_budget())
+    }
+
+    /// The CPU budget in cores (`None`: no budget).
+    #[getter]
+    fn cpu_budget(&self) -> PyResult<Option<f64>> {
+        Ok(self.core()?.cpu_budget())
+    }
+
+    /// `await manager.metrics()`: the Prometheus text exposition (jobs by
+    /// state, queue length, durations, cost, tokens, peak memory, CPU time,
+    /// OOM kills, cgroup failures), for a `/metrics` endpoint.
+    fn metrics<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let manager = self.core()?.clone();
+        future_into_py(py, async move { Ok(CoreResult(manager.metrics().await)) })
     }
 
     /// Whether the last store calls worked: a dict with `healthy`,

@@ -3,7 +3,9 @@
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 
-use claude_jobs::{Concurrency, IsolationMode, JobManagerBuilder, RecoveryPolicy, RetentionPolicy};
+use claude_jobs::{
+    Concurrency, CpuBudget, IsolationMode, JobManagerBuilder, MemoryBudget, RecoveryPolicy, RetentionPolicy,
+};
 
 use crate::convert::{bool_arg, duration_arg, float_arg, int_arg, path_arg, size_arg, str_arg, str_list_arg, str_map_arg};
 use crate::errors::{invalid, IntoPyResult};
@@ -42,6 +44,8 @@ pub struct ManagerArgs<'a, 'py> {
     pub retry_backoff: Option<&'a Bound<'py, PyAny>>,
     pub retention: Option<&'a Bound<'py, PyAny>>,
     pub node_id: Option<&'a Bound<'py, PyAny>>,
+    pub memory_budget: Option<&'a Bound<'py, PyAny>>,
+    pub cpu_budget: Option<&'a Bound<'py, PyAny>>,
 }
 
 impl ManagerArgs<'_, '_> {
@@ -108,6 +112,12 @@ impl ManagerArgs<'_, '_> {
         if let Some(id) = str_arg("node_id", self.node_id)? {
             b = b.node_id(id);
         }
+        if let Some(m) = memory_budget_arg(self.memory_budget)? {
+            b = b.memory_budget(m);
+        }
+        if let Some(c) = cpu_budget_arg(self.cpu_budget)? {
+            b = b.cpu_budget(c);
+        }
         type Setter = fn(JobManagerBuilder, std::time::Duration) -> JobManagerBuilder;
         let durations: [(&str, Option<&Bound<'_, PyAny>>, Setter); 11] = [
             ("kill_grace", self.kill_grace, JobManagerBuilder::kill_grace),
@@ -159,6 +169,26 @@ fn concurrency_arg(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Concurrenc
     }
     let n = int_arg::<usize>("max_concurrent", Some(o), "an int or \"auto\"")?.unwrap_or(0);
     Ok(Some(Concurrency::Fixed(n)))
+}
+
+/// `memory_budget`: `"auto"`, `"off"`, a size string or a number of bytes.
+fn memory_budget_arg(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<MemoryBudget>> {
+    let Some(o) = obj.filter(|o| !o.is_none()) else { return Ok(None) };
+    if let Ok(s) = o.cast::<PyString>() {
+        return s.to_cow()?.parse::<MemoryBudget>().py_err().map(Some);
+    }
+    let n = int_arg::<u64>("memory_budget", Some(o), "\"auto\", \"off\", a size string or a number of bytes")?;
+    Ok(n.map(MemoryBudget::Bytes))
+}
+
+/// `cpu_budget`: `"auto"`, `"off"` or a number of cores.
+fn cpu_budget_arg(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<CpuBudget>> {
+    let Some(o) = obj.filter(|o| !o.is_none()) else { return Ok(None) };
+    if let Ok(s) = o.cast::<PyString>() {
+        return s.to_cow()?.parse::<CpuBudget>().py_err().map(Some);
+    }
+    let c = float_arg("cpu_budget", Some(o), "\"auto\", \"off\" or a number of cores")?;
+    Ok(c.map(CpuBudget::Cores))
 }
 
 /// `isolation`: `"required"`, `"auto"` or `"off"`.

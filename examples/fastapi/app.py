@@ -40,6 +40,8 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
             store_url=s.store_url,
             kill_grace=s.kill_grace,
             env=s.job_env,
+            memory_budget=s.memory_budget,
+            cpu_budget=s.cpu_budget,
         )
         yield
         await app.state.manager.shutdown(drain_timeout=30)
@@ -134,6 +136,12 @@ def add_routes(app: FastAPI) -> None:
     @app.get("/api/templates", response_model=list[TemplateOut])
     async def templates(request: Request) -> list[TemplateOut]:
         return manager_of(request).templates()
+
+    @app.get("/metrics", response_class=PlainTextResponse)
+    async def metrics(request: Request) -> PlainTextResponse:
+        """Prometheus metrics: jobs by state, queue length, durations, cost and tokens by template, …."""
+        text = await manager_of(request).metrics()
+        return PlainTextResponse(text, media_type="text/plain; version=0.0.4; charset=utf-8")
 
     @app.get("/health", response_model=HealthOut)
     async def health(request: Request) -> HealthOut:

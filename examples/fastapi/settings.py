@@ -23,6 +23,9 @@ class Settings:
     - ``CLAUDE_JOBS_TEMPLATES_DIR``: extra instruction templates (``*.md``)
     - ``CLAUDE_JOBS_STORE``: the job store URL (default ``sqlite://<data dir>/claude-jobs.db``;
       ``postgres://…`` to share one queue between machines, ``memory``)
+    - ``CLAUDE_JOBS_MEMORY_BUDGET``: ``auto`` (default: available memory − 2 GiB), ``off`` or a
+      size; a job starts only when the memory caps of the running jobs plus its own fit
+    - ``CLAUDE_JOBS_CPU_BUDGET``: ``off`` (default), ``auto`` (the host's CPUs) or a number of cores
     """
 
     claude_bin: str = "claude"
@@ -31,6 +34,8 @@ class Settings:
     isolation: claude_jobs.IsolationModeName = "auto"
     templates_dir: Optional[Path] = None
     store_url: Optional[str] = None
+    memory_budget: Union[int, str, None] = None
+    cpu_budget: Union[float, str, None] = None
     #: Seconds between SIGTERM and killing a stopped job's whole cgroup.
     kill_grace: float = 10.0
     #: Seconds between SSE keep-alive comments while a job is quiet.
@@ -51,4 +56,7 @@ class Settings:
             isolation=cast(claude_jobs.IsolationModeName, os.environ.get("CLAUDE_JOBS_ISOLATION", "auto")),
             templates_dir=Path(templates) if templates else None,
             store_url=os.environ.get("CLAUDE_JOBS_STORE") or None,
+            # Checked by the binding (InvalidSpecError naming the option).
+            memory_budget=os.environ.get("CLAUDE_JOBS_MEMORY_BUDGET") or None,
+            cpu_budget=os.environ.get("CLAUDE_JOBS_CPU_BUDGET") or None,
         )

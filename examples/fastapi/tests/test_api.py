@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from typing import Any
 
 import httpx
 import pytest
+
+from app import create_app
+from settings import Settings
 
 
 async def wait_final(client: httpx.AsyncClient, job_id: str, timeout: float = 30) -> dict[str, Any]:
@@ -154,3 +158,33 @@ async def test_cancel(client: httpx.AsyncClient) -> None:
     assert done["state"] == "cancelled"
     again = await client.delete(f"/api/jobs/{job_id}")
     assert again.status_code == 200 and again.json() == {"id": job_id, "cancelled": False, "state": "cancelled"}
+
+
+@pytest.mark.asyncio
+async def test_metrics_are_scraped(client: httpx.AsyncClient) -> None:
+    r = await client.post("/api/jobs", json={"template": "brief", "variables": {"brand": "ACME", "research": "R"}})
+    assert r.status_code == 201, r.text
+    assert (await wait_final(client, r.json()["id"]))["state"] == "succeeded"
+    m = await client.get("/metrics")
+    assert m.status_code == 200
+    assert m.headers["content-type"].startswith("text/plain; version=0.0.4")
+    lines = m.text.splitlines()
+    assert 'claude_jobs_jobs{state="succeeded"} 1' in lines, m.text
+    assert "claude_jobs_queue_length 0" in lines
+    assert any(line.startswith('claude_jobs_cost_usd_total{template="brief"}') for line in lines), m.text
+    assert "# TYPE claude_jobs_job_duration_seconds histogram" in lines
+
+
+@pytest.mark.asyncio
+async def test_a_cap_beyond_the_memory_budget_is_422(settings: Settings) -> None:
+    app = create_app(dataclasses.replace(settings, memory_budget="300M"))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+            r = await c.post("/api/jobs", json={"prompt": "x", "memory": "512M"})
+            assert r.status_code == 422, r.text
+            (detail,) = r.json()["detail"]
+            assert detail["loc"] == ["body", "memory"] and detail["type"] == "capacity_exceeded"
+            assert "memory budget" in detail["msg"]
+            ok = await c.post("/api/jobs", json={"prompt": "x", "memory": "256M"})
+            assert ok.status_code == 201 and (await wait_final(c, ok.json()["id"]))["state"] == "succeeded"

@@ -33,6 +33,7 @@ test-python: python-wheel
 	$(CARGO) build -p fake-claude -p mock-anthropic
 	cd examples/fastapi && $(PY_VENV)/bin/mypy --strict .
 	cd bindings-python/tests && $(PY_VENV)/bin/mypy --strict .
+	cd examples/python && $(PY_VENV)/bin/mypy --strict .
 	REAL_CLAUDE_BIN="$$(bash scripts/install-claude.sh | tail -n1)" \
 	  $(PY_VENV)/bin/python -m pytest -q -rs -p no:cacheprovider --timeout=120 \
 	  -o asyncio_default_fixture_loop_scope=function \

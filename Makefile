@@ -19,17 +19,23 @@ all: build
 build:
 	$(CARGO) build -p claude-jobs --features cli -p fake-claude -p mock-anthropic
 
-# `make test` (CI) runs the suites seen green from a fresh clone; `make test-all`
-# runs every registered suite (TEST_TARGETS), including those not yet in CI.
-CI_TARGETS ?= test-rust
+# `make test` (CI, .ci/run) runs every suite, one after another, each even when
+# an earlier one failed, then prints one line per suite and fails if any did.
+# CI_TARGETS picks some (`make test CI_TARGETS="test-rust test-python"`).
+CI_TARGETS ?= test-rust test-durable test-cgroup-v2 test-python test-node test-dashboard
 
 test: build
-	@set -e; for t in $(CI_TARGETS); do echo "=== make $$t"; $(MAKE) --no-print-directory $$t; done
-	@echo "make test: all suites passed ($(CI_TARGETS))"
+	@failed=""; summary=""; \
+	for t in $(CI_TARGETS); do \
+	  echo "=== make $$t"; s=$$(date +%s); \
+	  if $(MAKE) --no-print-directory $$t; then r=passed; else r=FAILED; failed="$$failed $$t"; fi; \
+	  summary="$$summary$$(printf '%-16s %-7s %4ss' $$t $$r $$(( $$(date +%s) - s )))\n"; \
+	done; \
+	echo "=== make test summary"; printf "$$summary"; \
+	if [ -n "$$failed" ]; then echo "make test: FAILED:$$failed"; exit 1; fi; \
+	echo "make test: all suites passed ($(CI_TARGETS))"
 
-test-all: build
-	@set -e; for t in $(TEST_TARGETS); do echo "=== make $$t"; $(MAKE) --no-print-directory $$t; done
-	@echo "make test-all: all suites passed"
+test-all: test
 
 # The real Claude Code CLI, pinned in scripts/install-claude.sh; its path in .tools/claude.path.
 claude-cli:

@@ -47,6 +47,7 @@ claude-cli:
 test-rust: claude-cli
 	CLAUDE_BIN="$$(cat .tools/claude.path)" CLAUDE_JOBS_REQUIRE_REAL_CLI=1 $(CARGO) test -p claude-jobs --features cli
 	CLAUDE_BIN="$$(cat .tools/claude.path)" $(CARGO) test -p fake-claude -p mock-anthropic
+	@echo "examples/rust on the fake CLI:"; $(CARGO) run -q -p claude-jobs-example -- $(or $(CARGO_TARGET_DIR),target)/debug/fake-claude "Test Brand"
 
 BRAND ?= Acme Coffee
 DEMO_DIR ?= demo-data

@@ -120,3 +120,39 @@ async fn bad_manager_options_are_named() {
         .unwrap_err();
     assert_eq!(e.field(), Some("isolation"));
 }
+
+#[tokio::test]
+async fn a_relative_cli_path_is_taken_from_the_current_dir() {
+    let dir = data_dir();
+    let fake = fake_claude();
+    // `../../…/abs/path`: relative to the current dir, with a directory part.
+    let cwd = std::env::current_dir().unwrap();
+    let mut rel = std::path::PathBuf::new();
+    for _ in cwd.components().skip(1) {
+        rel.push("..");
+    }
+    rel.push(fake.strip_prefix("/").unwrap());
+    assert!(rel.is_relative() && rel.exists());
+    let m = builder(dir.path())
+        .claude_bin(&rel)
+        .isolation(claude_jobs::IsolationMode::Off)
+        .build()
+        .await
+        .unwrap();
+    let job = m
+        .submit(
+            claude_jobs::JobSpec::builder()
+                .prompt("hi")
+                .build()
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let info = job.wait().await;
+    assert_eq!(
+        info.state,
+        claude_jobs::JobState::Succeeded,
+        "{:?}",
+        info.error
+    );
+}

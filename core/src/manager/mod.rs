@@ -101,8 +101,19 @@ impl JobManager {
                 e,
             )
         })?;
+        // A relative CLI path with a directory part (`./bin/claude`) means
+        // relative to here, not to each job's working dir.
+        let claude_bin = if cfg.claude_bin.is_relative() && cfg.claude_bin.components().count() > 1
+        {
+            std::env::current_dir()
+                .map(|d| d.join(&cfg.claude_bin))
+                .unwrap_or_else(|_| cfg.claude_bin.clone())
+        } else {
+            cfg.claude_bin.clone()
+        };
         let cfg = Config {
             data_dir: std::fs::canonicalize(&cfg.data_dir).map_err(|e| Error::io("data dir", e))?,
+            claude_bin,
             ..cfg
         };
         if b.subreaper {

@@ -101,6 +101,21 @@ export interface JobManagerOptions {
   maxConcurrent?: number | 'auto'
   /** Default `'auto'`. */
   isolation?: IsolationMode
+  /**
+   * Memory admission: a job starts only when the memory caps of the running
+   * jobs plus its own fit this budget (bytes, or a size such as `'8G'`; at
+   * least 8 MiB). Default `'auto'`: the available memory at start-up minus
+   * 2 GiB (at least half of it); `'off'`: only `maxConcurrent` limits. A job
+   * whose cap exceeds the whole budget is refused at submit (`CAPACITY_EXCEEDED`,
+   * `field: 'memory'`). Managers sharing a SQLite store share the budget.
+   */
+  memoryBudget?: Size | 'auto' | 'off'
+  /**
+   * CPU admission, like `memoryBudget` for `cpus` caps: a number of cores,
+   * `'auto'` (the host's CPUs) or `'off'` (the default: CPU caps are ceilings
+   * that the kernel shares out, so overcommitting only slows jobs down).
+   */
+  cpuBudget?: number | 'auto' | 'off'
   /** Time between SIGTERM and killing the job's whole cgroup (default 10 000). */
   killGraceMs?: number
   /** How long a CLI may linger after printing its result (default 5 000). */
@@ -389,6 +404,10 @@ export interface ManagerStatus {
   isolationError: string | null
   maxConcurrent: number
   running: number
+  /** The memory budget in force, in bytes; `null`: none (`memoryBudget: 'off'`). */
+  memoryBudget: number | null
+  /** The CPU budget in force, in cores; `null`: none (the default). */
+  cpuBudget: number | null
   /** Absolute. */
   dataDir: string
   /** Names of the instruction templates the manager knows. */
@@ -447,9 +466,19 @@ export declare class JobManager {
   /** The instruction templates the manager knows (built-in and from `templatesDir`). */
   templates(): Promise<TemplateInfo[]>
   /**
+   * The manager's metrics in the Prometheus text exposition format, computed
+   * from the store at each call: `claude_jobs_jobs{state=…}`,
+   * `claude_jobs_queue_length`, `claude_jobs_running_jobs`,
+   * `claude_jobs_max_concurrent`, `claude_jobs_job_duration_seconds`, cost,
+   * tokens, peak memory and CPU time by template, OOM kills, cgroup failures.
+   * Serve it at `/metrics` as `text/plain; version=0.0.4; charset=utf-8`.
+   */
+  metrics(): Promise<string>
+  /**
    * Validates and queues a job; resolves at once with its handle.
    * Rejects `INVALID_SPEC` (with `field`), `TEMPLATE_ERROR`, `SPAWN_FAILED`
-   * (CLI not found), `CAPACITY_EXCEEDED`, `SHUTTING_DOWN`.
+   * (CLI not found), `CAPACITY_EXCEEDED` (a `memory` or `cpus` cap larger
+   * than the manager's whole budget, `field` naming it), `SHUTTING_DOWN`.
    */
   submit(spec: JobSpec): Promise<Job>
   /** The job with this id; rejects `JOB_NOT_FOUND` (with `jobId`). */

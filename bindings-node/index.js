@@ -132,7 +132,7 @@ class JobManager {
     return call(() => this.#native.ready())
   }
 
-  /** How the manager runs: isolation, concurrency, running jobs, data dir, templates. */
+  /** How the manager runs: isolation, concurrency, running jobs, budgets, data dir, templates, store. */
   status() {
     return call(() => this.#native.status())
   }
@@ -140,6 +140,14 @@ class JobManager {
   /** The instruction templates the manager knows (built-in and from `templatesDir`). */
   templates() {
     return call(() => this.#native.templates())
+  }
+
+  /**
+   * The manager's metrics in the Prometheus text format (serve it at
+   * `/metrics` with content type `text/plain; version=0.0.4`).
+   */
+  metrics() {
+    return call(() => this.#native.metrics())
   }
 
   /** Validates and queues a job; resolves with its `Job` handle at once. */

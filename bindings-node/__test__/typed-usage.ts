@@ -16,7 +16,11 @@ export async function usage(): Promise<void> {
     defaultTimeoutMs: 600_000,
     env: { ANTHROPIC_BASE_URL: 'http://127.0.0.1:9' },
     memoryPressureLimitMs: 60_000,
+    memoryBudget: '8G',
+    cpuBudget: 'auto',
   })
+  new JobManager({ memoryBudget: 512 * 1024 * 1024, cpuBudget: 1.5 })
+  new JobManager({ memoryBudget: 'off', cpuBudget: 'off' })
   const spec: JobSpec = {
     prompt: 'Say hello',
     cpus: 0.5,
@@ -59,7 +63,10 @@ export async function usage(): Promise<void> {
   const again: Job = await manager.get(info.id)
   const all: JobInfo[] = await manager.list()
   const status: ManagerStatus = await manager.status()
-  console.log(cancelled, again.info().state, all.length, status.isolation)
+  const memoryBudget: number | null = status.memoryBudget
+  const cpuBudget: number | null = status.cpuBudget
+  const metrics: string = await manager.metrics()
+  console.log(cancelled, again.info().state, all.length, status.isolation, memoryBudget, cpuBudget, metrics.length)
   await manager.shutdown({ drainTimeoutMs: 1_000 })
   await manager.shutdown(0)
   await manager.shutdown()
@@ -82,6 +89,8 @@ export async function usage(): Promise<void> {
   const wrong: JobState = 'timedOut'
   // @ts-expect-error: durations are milliseconds named ...Ms
   await manager.submit({ prompt: 'x', timeout: 5 })
+  // @ts-expect-error: a CPU budget is a number of cores, 'auto' or 'off'
+  new JobManager({ cpuBudget: 'half' })
   // @ts-expect-error: Job handles come from the manager
   new Job()
   console.log(wrong)

@@ -53,7 +53,8 @@ impl NativeJobManager {
     }
 
     /// What the manager runs with: `{ isolation, isolationError, maxConcurrent,
-    /// running, dataDir, templates, storeUrl, nodeId, storeHealth }`.
+    /// running, memoryBudget, cpuBudget, dataDir, templates, storeUrl, nodeId,
+    /// storeHealth }`.
     #[napi(ts_return_type = "Promise<Record<string, unknown>>")]
     pub async fn status(&self) -> napi::Result<Value> {
         let m = self.manager().await?;
@@ -62,6 +63,8 @@ impl NativeJobManager {
             "isolationError": m.isolation_error(),
             "maxConcurrent": m.max_concurrent(),
             "running": m.running(),
+            "memoryBudget": m.memory_budget(),
+            "cpuBudget": m.cpu_budget(),
             "dataDir": m.data_dir().display().to_string(),
             "templates": m.templates().iter().map(|t| t.name.clone()).collect::<Vec<_>>(),
             "storeUrl": m.store_url(),
@@ -75,6 +78,15 @@ impl NativeJobManager {
     pub async fn templates(&self) -> napi::Result<Vec<Value>> {
         let m = self.manager().await?;
         Ok(m.templates().iter().map(crate::info::template).collect())
+    }
+
+    /// The Prometheus text exposition of the manager's metrics (jobs by state,
+    /// queue length, running jobs, durations, cost, tokens, peak memory, CPU
+    /// time, OOM kills, cgroup failures), for a `/metrics` endpoint.
+    #[napi]
+    pub async fn metrics(&self) -> napi::Result<String> {
+        let m = self.manager().await?;
+        m.metrics().await.map_err(errors::core)
     }
 
     /// Validates and queues a job.

@@ -5,8 +5,8 @@
 //! is reported later, by `ready()` and every call that needs the manager.
 
 use claude_jobs::{
-    Concurrency, IsolationMode, JobManager, JobManagerBuilder, RecoveryPolicy, ResourceLimits,
-    RetentionPolicy,
+    Concurrency, CpuBudget, IsolationMode, JobManager, JobManagerBuilder, MemoryBudget,
+    RecoveryPolicy, ResourceLimits, RetentionPolicy, MIN_MEMORY_BYTES,
 };
 use serde_json::Value;
 
@@ -39,6 +39,12 @@ pub(crate) fn manager_builder(value: Option<&Value>) -> Result<JobManagerBuilder
     }
     if let Some(n) = f.integer("lineCap", 1024, i64::MAX)? {
         b = b.line_cap(n as usize);
+    }
+    if let Some(budget) = memory_budget(&mut f)? {
+        b = b.memory_budget(budget);
+    }
+    if let Some(budget) = cpu_budget(&mut f)? {
+        b = b.cpu_budget(budget);
     }
     if let Some(limits) = default_limits(&mut f)? {
         b = b.default_limits(limits);
@@ -154,6 +160,59 @@ fn concurrency(f: &mut Fields<'_>) -> Result<Option<Concurrency>> {
     }
 }
 
+/// `memoryBudget`: `'auto'`, `'off'`, or a size (bytes, `'8G'`) of at least
+/// one job's smallest cap. Checked here so that a bad value throws from the
+/// constructor rather than failing the start.
+fn memory_budget(f: &mut Fields<'_>) -> Result<Option<MemoryBudget>> {
+    const KEY: &str = "memoryBudget";
+    let bytes = match f.raw(KEY) {
+        None => return Ok(None),
+        Some(Value::String(s)) if matches!(s.trim(), "auto" | "off" | "none") => {
+            return s.parse::<MemoryBudget>().map(Some).map_err(JsError::from);
+        }
+        Some(Value::String(_) | Value::Number(_)) => f.size(KEY)?,
+        Some(_) => None,
+    };
+    match bytes {
+        Some(b) if b >= MIN_MEMORY_BYTES => Ok(Some(MemoryBudget::Bytes(b))),
+        Some(_) => Err(JsError::invalid(
+            KEY,
+            format!("must be at least {MIN_MEMORY_BYTES} bytes (one job's smallest cap)"),
+        )),
+        None => Err(JsError::invalid(
+            KEY,
+            "must be 'auto', 'off', a number of bytes or a size such as '8G'",
+        )),
+    }
+}
+
+/// `cpuBudget`: `'auto'` (the host's CPUs), `'off'` or a number of cores > 0
+/// (a number, or a string of one as read from the environment).
+fn cpu_budget(f: &mut Fields<'_>) -> Result<Option<CpuBudget>> {
+    const KEY: &str = "cpuBudget";
+    let budget = match f.raw(KEY) {
+        None => return Ok(None),
+        Some(Value::String(s)) => s.parse::<CpuBudget>().map_err(JsError::from)?,
+        Some(Value::Number(_)) => match f.number(KEY)? {
+            Some(c) => CpuBudget::Cores(c),
+            None => return Ok(None),
+        },
+        Some(_) => {
+            return Err(JsError::invalid(
+                KEY,
+                "must be 'auto', 'off' or a number of cores",
+            ))
+        }
+    };
+    match budget {
+        CpuBudget::Cores(c) if !(c.is_finite() && c > 0.0) => Err(JsError::invalid(
+            KEY,
+            format!("must be a number of cores greater than zero, got {c}"),
+        )),
+        ok => Ok(Some(ok)),
+    }
+}
+
 /// `defaultLimits: { cpus, memory, pids }`, checked against this host.
 fn default_limits(f: &mut Fields<'_>) -> Result<Option<ResourceLimits>> {
     let Some(mut l) = f.nested("defaultLimits")? else {
@@ -222,6 +281,48 @@ mod tests {
             field(json!({"retention": {"jobsDays": -1}})),
             "retention.jobsDays"
         );
+        for bad in [
+            json!("lots"),
+            json!(-1),
+            json!(1024),
+            json!("1K"),
+            json!(true),
+            json!(""),
+        ] {
+            assert_eq!(field(json!({ "memoryBudget": bad })), "memoryBudget");
+        }
+        for bad in [
+            json!("many"),
+            json!(0),
+            json!(-1.5),
+            json!("0"),
+            json!("NaN"),
+            json!([]),
+        ] {
+            assert_eq!(field(json!({ "cpuBudget": bad })), "cpuBudget");
+        }
+    }
+
+    #[test]
+    fn budgets_accept_sizes_numbers_auto_and_off() {
+        for ok in [
+            json!("auto"),
+            json!("off"),
+            json!("8G"),
+            json!(512 << 20),
+            json!("300M"),
+        ] {
+            manager_builder(Some(&json!({ "memoryBudget": ok }))).unwrap();
+        }
+        for ok in [
+            json!("auto"),
+            json!("off"),
+            json!(1.5),
+            json!(2),
+            json!("0.5"),
+        ] {
+            manager_builder(Some(&json!({ "cpuBudget": ok }))).unwrap();
+        }
     }
 
     #[test]

@@ -22,6 +22,8 @@ export async function createApp(settings, { logger = false, keepAliveMs } = {}) 
     env: settings.jobEnv,
     ...(settings.templatesDir ? { templatesDir: settings.templatesDir } : {}),
     ...(settings.storeUrl ? { storeUrl: settings.storeUrl } : {}),
+    ...(settings.memoryBudget !== undefined ? { memoryBudget: settings.memoryBudget } : {}),
+    ...(settings.cpuBudget !== undefined ? { cpuBudget: settings.cpuBudget } : {}),
   })
   const app = Fastify({ logger })
   app.setErrorHandler(async (err, request, reply) => {

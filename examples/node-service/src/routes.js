@@ -1,9 +1,13 @@
-// The HTTP API: jobs (submit, list, get, logs, events, cancel), templates, health.
+// The HTTP API: jobs (submit, list, get, logs, events, cancel), templates,
+// Prometheus metrics, health.
 
 import { JOB_STATES } from 'claude-jobs'
 import { jobLogs, LOG_TAIL_BYTES } from './logs.js'
 import { jobSpecFromBody, queryCount, RequestError } from './request.js'
 import { streamEvents } from './sse.js'
+
+/** The content type of the Prometheus text exposition format. */
+export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8'
 
 /**
  * @typedef {{ id: string }} IdParams
@@ -71,6 +75,9 @@ export function addRoutes(app, manager, options = {}) {
 
   /** The instruction templates and their variables. */
   app.get('/api/templates', async () => manager.templates())
+
+  /** Prometheus metrics: jobs by state, queue length, durations, cost and tokens by template, … */
+  app.get('/metrics', async (_request, reply) => reply.type(METRICS_CONTENT_TYPE).send(await manager.metrics()))
 
   /** Running jobs, the concurrency limit, the isolation in use, the store and whether it answers. */
   app.get('/health', async () => {

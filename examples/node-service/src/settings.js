@@ -11,6 +11,9 @@
  * - `CLAUDE_JOBS_TEMPLATES_DIR`: extra instruction templates (`*.md`)
  * - `CLAUDE_JOBS_STORE`: the job store URL (default `sqlite://<data dir>/claude-jobs.db`;
  *   `postgres://…` to share one queue between machines, `memory`)
+ * - `CLAUDE_JOBS_MEMORY_BUDGET`: `auto` (default: available memory − 2 GiB), `off` or a size
+ *   (`8G`); a job starts only when the memory caps of the running jobs plus its own fit
+ * - `CLAUDE_JOBS_CPU_BUDGET`: `off` (default), `auto` (the host's CPUs) or a number of cores
  * - `HOST` (default `127.0.0.1`), `PORT` (default 8000; 0 picks a free port)
  *
  * @typedef {object} Settings
@@ -20,6 +23,8 @@
  * @property {import('claude-jobs').IsolationMode} isolation
  * @property {string | undefined} templatesDir
  * @property {string | undefined} storeUrl
+ * @property {import('claude-jobs').JobManagerOptions['memoryBudget']} memoryBudget Unset: the binding's default (`auto`).
+ * @property {import('claude-jobs').JobManagerOptions['cpuBudget']} cpuBudget Unset: the binding's default (`off`).
  * @property {string} host
  * @property {number} port
  * @property {number} killGraceMs Between SIGTERM and killing a stopped job's whole cgroup.
@@ -35,6 +40,8 @@ export const DEFAULTS = Object.freeze({
   isolation: 'auto',
   templatesDir: undefined,
   storeUrl: undefined,
+  memoryBudget: undefined,
+  cpuBudget: undefined,
   host: '127.0.0.1',
   port: 8000,
   killGraceMs: 10_000,
@@ -43,8 +50,9 @@ export const DEFAULTS = Object.freeze({
 })
 
 /**
- * Settings from `env`. A bad `MAX_CONCURRENT_JOBS` or `CLAUDE_JOBS_ISOLATION`
- * is passed on as written: the binding refuses it, naming the option.
+ * Settings from `env`. A bad `MAX_CONCURRENT_JOBS`, `CLAUDE_JOBS_ISOLATION`,
+ * `CLAUDE_JOBS_MEMORY_BUDGET` or `CLAUDE_JOBS_CPU_BUDGET` is passed on as
+ * written: the binding refuses it, naming the option.
  *
  * @param {NodeJS.ProcessEnv} [env]
  * @returns {Settings}
@@ -52,6 +60,7 @@ export const DEFAULTS = Object.freeze({
 export function settingsFromEnv(env = process.env) {
   const rawMax = (env.MAX_CONCURRENT_JOBS ?? '').trim()
   const rawPort = (env.PORT ?? '').trim()
+  const rawCpuBudget = (env.CLAUDE_JOBS_CPU_BUDGET ?? '').trim()
   const port = rawPort === '' ? DEFAULTS.port : Number(rawPort)
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new Error(`PORT must be a port number (0-65535), got ${JSON.stringify(env.PORT)}`)
@@ -64,6 +73,13 @@ export function settingsFromEnv(env = process.env) {
     isolation: /** @type {import('claude-jobs').IsolationMode} */ (env.CLAUDE_JOBS_ISOLATION || DEFAULTS.isolation),
     templatesDir: env.CLAUDE_JOBS_TEMPLATES_DIR || undefined,
     storeUrl: env.CLAUDE_JOBS_STORE || undefined,
+    memoryBudget: env.CLAUDE_JOBS_MEMORY_BUDGET?.trim() || undefined,
+    cpuBudget:
+      rawCpuBudget === ''
+        ? undefined
+        : /^\d+(\.\d+)?$/.test(rawCpuBudget)
+          ? Number(rawCpuBudget)
+          : /** @type {'auto' | 'off'} */ (rawCpuBudget),
     host: env.HOST || DEFAULTS.host,
     port,
   }

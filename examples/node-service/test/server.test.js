@@ -73,3 +73,18 @@ test('CLAUDE_JOBS_ISOLATION must be required, auto or off', async () => {
   assert.equal(code, 1)
   assert.match(err, /\(isolation\)/)
 })
+
+test('CLAUDE_JOBS_MEMORY_BUDGET and CLAUDE_JOBS_CPU_BUDGET are checked at start-up, naming the option', async () => {
+  /** @type {[Record<string, string>, string][]} */
+  const cases = [
+    [{ CLAUDE_JOBS_MEMORY_BUDGET: 'lots' }, 'memoryBudget'],
+    [{ CLAUDE_JOBS_CPU_BUDGET: '0' }, 'cpuBudget'],
+    [{ CLAUDE_JOBS_CPU_BUDGET: 'many' }, 'cpuBudget'],
+  ]
+  for (const [env, field] of cases) {
+    const server = startServer({ CLAUDE_BIN: FAKE_CLAUDE, CLAUDE_JOBS_DATA_DIR: tempDir(), PORT: '0', ...env })
+    const { code, err } = /** @type {{ code: number, err: string }} */ (await server.exited)
+    assert.equal(code, 1, JSON.stringify(env))
+    assert.match(err, new RegExp(`INVALID_SPEC \\(${field}\\)`))
+  }
+})

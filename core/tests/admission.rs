@@ -200,7 +200,10 @@ async fn uncapped_jobs_do_not_count() {
 async fn the_default_budget_is_available_memory_minus_a_reserve() {
     let dir = data_dir();
     let before = claude_jobs::available_memory();
-    let m = builder(dir.path())
+    // Not `builder()`: the tests' common builder turns the budget off.
+    let m = JobManager::builder()
+        .claude_bin(fake_claude())
+        .data_dir(dir.path())
         .isolation(IsolationMode::Off)
         .build()
         .await

@@ -6,7 +6,7 @@ mod durable;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use claude_jobs::store::{JobStore, SqliteStore};
+use claude_jobs::store::{JobRow, JobStore, SqliteStore};
 use claude_jobs::{IsolationMode, JobEvent, JobState, RecoveryPolicy};
 use common::*;
 use durable::*;
@@ -205,34 +205,41 @@ async fn two_processes_share_one_limit() {
     let url = format!("sqlite://{}", shared.path().join("shared.db").display());
     let (da, db) = (data_dir(), data_dir());
     let tag = uuid::Uuid::now_v7().simple().to_string();
+    let store: Arc<dyn JobStore> = Arc::new(SqliteStore::open(&shared.path().join("shared.db")).await.unwrap());
+    let running = |rows: &[JobRow]| rows.iter().filter(|r| r.record.info.state == JobState::Running).count();
+    // Process A fills the limit with three long jobs.
     let mut a = spawn_node(&NodeCfg {
         data_dir: da.path().to_path_buf(),
         store: Some(url.clone()),
         limit: 3,
-        submit: vec![("slow".to_string(), 1.0, tag.clone()); 10],
+        submit: vec![("slow".to_string(), 6.0, tag.clone()); 3],
         ..Default::default()
     });
+    let ids_a = a.ready(60);
+    until_rows(&store, 30, "A's three jobs running", |rows| running(rows) == 3).await;
+    // Process B, limit 3 of its own, submits 17 short jobs: while A's three
+    // run, the store's count keeps every one of them queued.
     let mut b = spawn_node(&NodeCfg {
         data_dir: db.path().to_path_buf(),
         store: Some(url.clone()),
         limit: 3,
-        submit: vec![("slow".to_string(), 1.0, tag.clone()); 10],
+        submit: vec![("slow".to_string(), 0.3, tag.clone()); 17],
         ..Default::default()
     });
-    let ids = [a.ready(60), b.ready(60)].concat();
-    assert_eq!(ids.len(), 20);
-    let store: Arc<dyn JobStore> = Arc::new(
-        SqliteStore::open(&shared.path().join("shared.db"))
-            .await
-            .unwrap(),
+    let ids_b = b.ready(60);
+    assert_eq!(ids_a.len() + ids_b.len(), 20);
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let rows = store.rows(&ids_a).await.unwrap();
+    assert!(
+        rows.iter().all(|r| r.record.info.state == JobState::Running),
+        "A's jobs ended too early for this check (a very slow host?)"
     );
+    for r in store.rows(&ids_b).await.unwrap() {
+        assert_eq!(r.record.info.state, JobState::Queued, "B started a job beyond the shared limit");
+    }
     let mut max_running = 0;
     let rows = until_rows(&store, 120, "20 finished jobs", |rows| {
-        let running = rows
-            .iter()
-            .filter(|r| r.record.info.state == JobState::Running)
-            .count();
-        max_running = max_running.max(running);
+        max_running = max_running.max(running(rows));
         rows.len() == 20 && rows.iter().all(|r| r.record.info.state.is_final())
     })
     .await;
@@ -246,20 +253,14 @@ async fn two_processes_share_one_limit() {
         assert_eq!(starts(&store, &i.id).await, 1, "job {} ran once", i.id);
         spans.push((i.started_at.unwrap(), i.finished_at.unwrap()));
         let parent = log_dir_parent(r).unwrap();
-        by_node[if parent.starts_with(std::fs::canonicalize(da.path()).unwrap()) {
-            0
-        } else {
-            1
-        }] += 1;
+        by_node[if parent.starts_with(std::fs::canonicalize(da.path()).unwrap()) { 0 } else { 1 }] += 1;
     }
     let overlap = max_overlap(&spans);
+    // Which process runs B's jobs once A's end is a race (each claims when
+    // it has room); only the shared limit and "each job once" are promised.
     eprintln!("max overlap {overlap}, jobs per process {by_node:?}");
     assert!(overlap <= 3, "{overlap} jobs overlapped");
     assert_eq!(overlap, 3, "the limit was used");
-    assert!(
-        by_node[0] > 0 && by_node[1] > 0,
-        "both processes ran jobs: {by_node:?}"
-    );
     a.stop();
     b.stop();
 }

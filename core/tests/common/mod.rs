@@ -71,6 +71,10 @@ pub fn builder(dir: &Path) -> JobManagerBuilder {
         .result_grace(Duration::from_millis(500))
         .monitor_interval(Duration::from_millis(100))
         .poll_interval(Duration::from_millis(200))
+        // No memory budget: the default (available memory − 2 GiB) would
+        // refuse the templates' 900 MiB caps in the 2 GiB cgroup-v2 guest.
+        // core/tests/admission.rs tests the budgets, the default included.
+        .memory_budget(claude_jobs::MemoryBudget::Off)
 }
 
 pub async fn manager(dir: &Path, isolation: IsolationMode) -> JobManager {

@@ -205,8 +205,16 @@ async fn two_processes_share_one_limit() {
     let url = format!("sqlite://{}", shared.path().join("shared.db").display());
     let (da, db) = (data_dir(), data_dir());
     let tag = uuid::Uuid::now_v7().simple().to_string();
-    let store: Arc<dyn JobStore> = Arc::new(SqliteStore::open(&shared.path().join("shared.db")).await.unwrap());
-    let running = |rows: &[JobRow]| rows.iter().filter(|r| r.record.info.state == JobState::Running).count();
+    let store: Arc<dyn JobStore> = Arc::new(
+        SqliteStore::open(&shared.path().join("shared.db"))
+            .await
+            .unwrap(),
+    );
+    let running = |rows: &[JobRow]| {
+        rows.iter()
+            .filter(|r| r.record.info.state == JobState::Running)
+            .count()
+    };
     // Process A fills the limit with three long jobs.
     let mut a = spawn_node(&NodeCfg {
         data_dir: da.path().to_path_buf(),
@@ -216,7 +224,10 @@ async fn two_processes_share_one_limit() {
         ..Default::default()
     });
     let ids_a = a.ready(60);
-    until_rows(&store, 30, "A's three jobs running", |rows| running(rows) == 3).await;
+    until_rows(&store, 30, "A's three jobs running", |rows| {
+        running(rows) == 3
+    })
+    .await;
     // Process B, limit 3 of its own, submits 17 short jobs: while A's three
     // run, the store's count keeps every one of them queued.
     let mut b = spawn_node(&NodeCfg {
@@ -231,11 +242,16 @@ async fn two_processes_share_one_limit() {
     tokio::time::sleep(Duration::from_millis(1000)).await;
     let rows = store.rows(&ids_a).await.unwrap();
     assert!(
-        rows.iter().all(|r| r.record.info.state == JobState::Running),
+        rows.iter()
+            .all(|r| r.record.info.state == JobState::Running),
         "A's jobs ended too early for this check (a very slow host?)"
     );
     for r in store.rows(&ids_b).await.unwrap() {
-        assert_eq!(r.record.info.state, JobState::Queued, "B started a job beyond the shared limit");
+        assert_eq!(
+            r.record.info.state,
+            JobState::Queued,
+            "B started a job beyond the shared limit"
+        );
     }
     let mut max_running = 0;
     let rows = until_rows(&store, 120, "20 finished jobs", |rows| {
@@ -253,7 +269,11 @@ async fn two_processes_share_one_limit() {
         assert_eq!(starts(&store, &i.id).await, 1, "job {} ran once", i.id);
         spans.push((i.started_at.unwrap(), i.finished_at.unwrap()));
         let parent = log_dir_parent(r).unwrap();
-        by_node[if parent.starts_with(std::fs::canonicalize(da.path()).unwrap()) { 0 } else { 1 }] += 1;
+        by_node[if parent.starts_with(std::fs::canonicalize(da.path()).unwrap()) {
+            0
+        } else {
+            1
+        }] += 1;
     }
     let overlap = max_overlap(&spans);
     // Which process runs B's jobs once A's end is a race (each claims when

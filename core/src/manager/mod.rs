@@ -547,17 +547,25 @@ impl ManagerInner {
         self.wait_idle().await;
         if !self.store.is_durable() {
             if let Ok(ids) = self.store.queued().await {
-                for id in ids {
+                // Every queued job ends here, so no dependents to cancel one
+                // by one (that made 100 000 queued jobs quadratic); yield now
+                // and then so timers and other tasks run meanwhile.
+                for (k, id) in ids.into_iter().enumerate() {
                     if let Ok(job) = self.get(&id).await {
-                        let _ = self
-                            .end_queued(
-                                &job.shared,
-                                JobState::Interrupted,
-                                "the manager shut down before the job started",
-                            )
-                            .await;
+                        let reason = "the manager shut down before the job started";
+                        if let Ok(Some(info)) = self
+                            .store
+                            .end_queued(&id, JobState::Interrupted, reason)
+                            .await
+                        {
+                            job.shared.finalize(info);
+                        }
+                    }
+                    if k % 256 == 255 {
+                        tokio::task::yield_now().await;
                     }
                 }
+                self.changed.notify_waiters();
             }
         }
         self.stopped.store(true, Ordering::SeqCst);

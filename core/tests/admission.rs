@@ -6,20 +6,10 @@ mod common;
 use std::sync::Arc;
 
 use claude_jobs::store::MemoryStore;
-use claude_jobs::{
-    CpuBudget, ErrorKind, IsolationMode, Job, JobManager, JobSpec, JobState, MemoryBudget,
-};
+use claude_jobs::{CpuBudget, ErrorKind, IsolationMode, Job, JobManager, JobState, MemoryBudget};
 use common::*;
 
 const MIB: u64 = 1 << 20;
-
-fn slow(ms: u32) -> claude_jobs::JobSpecBuilder {
-    JobSpec::builder()
-        .prompt("wait")
-        .env("FAKE_CLAUDE_SCENARIO", "slow")
-        .env("FAKE_CLAUDE_SECONDS", format!("{}", ms as f64 / 1000.0))
-        .env("FAKE_CLAUDE_INTERVAL_MS", "50")
-}
 
 /// The largest number of jobs whose runs overlapped, from their start and end times.
 async fn max_overlap(jobs: &[Job]) -> usize {

@@ -1,16 +1,8 @@
 //! The concurrency limit holds, and the queue runs by priority then FIFO.
 mod common;
 
-use claude_jobs::{IsolationMode, JobSpec, JobState};
+use claude_jobs::{IsolationMode, JobState};
 use common::*;
-
-fn slow(ms: u32) -> claude_jobs::JobSpecBuilder {
-    JobSpec::builder()
-        .prompt("wait")
-        .env("FAKE_CLAUDE_SCENARIO", "slow")
-        .env("FAKE_CLAUDE_SECONDS", format!("{}", ms as f64 / 1000.0))
-        .env("FAKE_CLAUDE_INTERVAL_MS", "50")
-}
 
 #[tokio::test]
 async fn never_more_than_three_of_ten() {

@@ -165,3 +165,12 @@ pub async fn eventually(secs: u64, mut f: impl FnMut() -> bool) -> bool {
     }
     f()
 }
+
+/// A fake job that runs `ms` milliseconds, printing progress every 50 ms.
+pub fn slow(ms: u32) -> claude_jobs::JobSpecBuilder {
+    claude_jobs::JobSpec::builder()
+        .prompt("wait")
+        .env("FAKE_CLAUDE_SCENARIO", "slow")
+        .env("FAKE_CLAUDE_SECONDS", format!("{}", ms as f64 / 1000.0))
+        .env("FAKE_CLAUDE_INTERVAL_MS", "50")
+}

@@ -13,7 +13,7 @@ test('capped-job.mjs: a capped job, its state, cost and peak memory', async () =
     [path.join(SERVICE_DIR, 'capped-job.mjs'), '--claude-bin', FAKE_CLAUDE, '--data-dir', tempDir(), 'Hello script'],
     { timeout: 120_000 },
   )
-  const report = JSON.parse(stdout.trim().split('\n').pop())
+  const report = JSON.parse(stdout.trim().split('\n').pop() ?? '')
   assert.equal(report.state, 'succeeded')
   assert.equal(report.result, 'echo: Hello script')
   assert.ok(report.costUsd > 0 && report.sessionId)

@@ -6,7 +6,7 @@
 
 use claude_jobs::{
     Concurrency, CpuBudget, IsolationMode, JobManager, JobManagerBuilder, MemoryBudget,
-    RecoveryPolicy, ResourceLimits, RetentionPolicy, MIN_MEMORY_BYTES,
+    RecoveryPolicy, ResourceLimits, RetentionPolicy,
 };
 use serde_json::Value;
 
@@ -174,11 +174,11 @@ fn memory_budget(f: &mut Fields<'_>) -> Result<Option<MemoryBudget>> {
         Some(_) => None,
     };
     match bytes {
-        Some(b) if b >= MIN_MEMORY_BYTES => Ok(Some(MemoryBudget::Bytes(b))),
-        Some(_) => Err(JsError::invalid(
-            KEY,
-            format!("must be at least {MIN_MEMORY_BYTES} bytes (one job's smallest cap)"),
-        )),
+        Some(b) => {
+            let budget = MemoryBudget::Bytes(b);
+            budget.validate().map_err(JsError::from)?;
+            Ok(Some(budget))
+        }
         None => Err(JsError::invalid(
             KEY,
             "must be 'auto', 'off', a number of bytes or a size such as '8G'",
@@ -204,13 +204,8 @@ fn cpu_budget(f: &mut Fields<'_>) -> Result<Option<CpuBudget>> {
             ))
         }
     };
-    match budget {
-        CpuBudget::Cores(c) if !(c.is_finite() && c > 0.0) => Err(JsError::invalid(
-            KEY,
-            format!("must be a number of cores greater than zero, got {c}"),
-        )),
-        ok => Ok(Some(ok)),
-    }
+    budget.validate().map_err(JsError::from)?;
+    Ok(Some(budget))
 }
 
 /// `defaultLimits: { cpus, memory, pids }`, checked against this host.

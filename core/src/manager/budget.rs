@@ -86,15 +86,10 @@ impl std::str::FromStr for CpuBudget {
 }
 
 impl MemoryBudget {
-    /// The budget in bytes, or `None` for no budget.
-    pub(crate) fn resolve(self, available: u64) -> Result<Option<u64>> {
+    /// `InvalidSpec` (field `memory_budget`) for a budget smaller than one
+    /// job's smallest cap; what `build` checks, for bindings that check early.
+    pub fn validate(self) -> Result<()> {
         match self {
-            MemoryBudget::Off => Ok(None),
-            MemoryBudget::Auto => Ok(Some(
-                available
-                    .saturating_sub(MEMORY_RESERVE_BYTES)
-                    .max(available / 2),
-            )),
             MemoryBudget::Bytes(b) if b < crate::MIN_MEMORY_BYTES => Err(Error::invalid(
                 "memory_budget",
                 format!(
@@ -102,23 +97,46 @@ impl MemoryBudget {
                     crate::MIN_MEMORY_BYTES
                 ),
             )),
-            MemoryBudget::Bytes(b) => Ok(Some(b)),
+            _ => Ok(()),
         }
+    }
+
+    /// The budget in bytes, or `None` for no budget.
+    pub(crate) fn resolve(self, available: u64) -> Result<Option<u64>> {
+        self.validate()?;
+        Ok(match self {
+            MemoryBudget::Off => None,
+            MemoryBudget::Auto => Some(
+                available
+                    .saturating_sub(MEMORY_RESERVE_BYTES)
+                    .max(available / 2),
+            ),
+            MemoryBudget::Bytes(b) => Some(b),
+        })
     }
 }
 
 impl CpuBudget {
-    /// The budget in cores, or `None` for no budget.
-    pub(crate) fn resolve(self, host_cpus: f64) -> Result<Option<f64>> {
+    /// `InvalidSpec` (field `cpu_budget`) for a number of cores that is not
+    /// positive and finite.
+    pub fn validate(self) -> Result<()> {
         match self {
-            CpuBudget::Off => Ok(None),
-            CpuBudget::Auto => Ok(Some(host_cpus)),
             CpuBudget::Cores(c) if !c.is_finite() || c <= 0.0 => Err(Error::invalid(
                 "cpu_budget",
                 format!("must be a positive number of cores, got {c}"),
             )),
-            CpuBudget::Cores(c) => Ok(Some(c)),
+            _ => Ok(()),
         }
+    }
+
+    /// The budget in cores, or `None` for no budget.
+    pub(crate) fn resolve(self, host_cpus: f64) -> Result<Option<f64>> {
+        self.validate()?;
+        Ok(match self {
+            CpuBudget::Off => None,
+            CpuBudget::Auto => Some(host_cpus),
+            CpuBudget::Cores(c) => Some(c),
+        })
     }
 }
 

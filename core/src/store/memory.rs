@@ -89,29 +89,25 @@ impl JobStore for MemoryStore {
     async fn claim_with(&self, node: &str, n: usize, opts: &ClaimOptions) -> Result<Vec<Claim>> {
         let mut g = self.inner.lock().unwrap();
         let now = now_ms();
-        let mut n = n;
-        if let Some(max) = opts.max_running {
-            let running = g
-                .jobs
-                .values()
-                .filter(|e| e.record.info.state == JobState::Running)
-                .count();
-            n = n.min(max.saturating_sub(running));
-        }
         let caps = |e: &Entry| {
             (
                 e.record.spec.limits.memory.unwrap_or(0),
                 e.record.spec.limits.cpus.unwrap_or(0.0),
             )
         };
-        let held = g
+        // How many jobs run now, and what they hold.
+        let (running, held) = g
             .jobs
             .values()
             .filter(|e| e.record.info.state == JobState::Running)
-            .map(caps)
-            .fold((0u64, 0f64), |(m, c), (m2, c2)| {
-                (m.saturating_add(m2), c + c2)
+            .fold((0usize, (0u64, 0f64)), |(k, (m, c)), e| {
+                let (m2, c2) = caps(e);
+                (k + 1, (m.saturating_add(m2), c + c2))
             });
+        let n = match opts.max_running {
+            Some(max) => n.min(max.saturating_sub(running)),
+            None => n,
+        };
         let mut picked = Vec::new();
         let mut want = Vec::new();
         for key in g.queue.iter() {

@@ -94,11 +94,6 @@ impl ClaimOptions {
         }
     }
 
-    /// True when a memory or CPU budget applies.
-    pub fn has_budget(&self) -> bool {
-        self.memory_budget.is_some() || self.cpu_budget.is_some()
-    }
-
     /// How many of `queue` (ready jobs in claim order, as `(memory cap,
     /// cpu cap)`) may start now, given what running jobs hold: the longest
     /// prefix that fits. The first job that does not fit stops the claim, so

@@ -202,13 +202,23 @@ impl JobStore for SqliteStore {
         let mut tx = w.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
         // The time once the lock is ours: another process may have held it.
         let now = now_ms() as i64;
+        // How many jobs run now in every process on this file, and what they hold.
+        let held = sqlx::query(
+            "SELECT COUNT(*) AS n, \
+             CAST(COALESCE(SUM(json_extract(spec, '$.limits.memory')), 0) AS INTEGER) AS mem, \
+             CAST(COALESCE(SUM(json_extract(spec, '$.limits.cpus')), 0) AS REAL) AS cpu \
+             FROM cj_jobs WHERE state = 'running'",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let running: i64 = held.try_get("n").map_err(db_err)?;
+        let held = cap_pair(
+            held.try_get("mem").map_err(db_err)?,
+            held.try_get("cpu").map_err(db_err)?,
+        );
         let mut k = n as i64;
         if let Some(max) = opts.max_running {
-            let running: i64 =
-                sqlx::query_scalar("SELECT COUNT(*) FROM cj_jobs WHERE state = 'running'")
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
             k = k.min(max as i64 - running);
         }
         if k <= 0 {
@@ -235,21 +245,7 @@ impl JobStore for SqliteStore {
                 r.try_get("cpu").map_err(db_err)?,
             ));
         }
-        if opts.has_budget() {
-            // What the running jobs of every process on this file hold.
-            let held = sqlx::query(
-                "SELECT CAST(COALESCE(SUM(json_extract(spec, '$.limits.memory')), 0) AS INTEGER) AS mem, \
-                 CAST(COALESCE(SUM(json_extract(spec, '$.limits.cpus')), 0) AS REAL) AS cpu FROM cj_jobs WHERE state = 'running'",
-            )
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db_err)?;
-            let held = cap_pair(
-                held.try_get("mem").map_err(db_err)?,
-                held.try_get("cpu").map_err(db_err)?,
-            );
-            ids.truncate(opts.fitting(held, &caps));
-        }
+        ids.truncate(opts.fitting(held, &caps));
         if ids.is_empty() {
             return Ok(Vec::new());
         }

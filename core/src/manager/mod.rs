@@ -348,14 +348,9 @@ impl ManagerInner {
                 source: None,
             });
         }
-        let mut failed_dep = None;
         for dep in &spec.depends_on {
-            match self.store.get(dep).await? {
-                None => return Err(Error::invalid("depends_on", format!("unknown job {dep}"))),
-                Some(r) if r.info.state.is_final() && r.info.state != JobState::Succeeded => {
-                    failed_dep = Some((dep.clone(), r.info.state));
-                }
-                Some(_) => {}
+            if self.store.get(dep).await?.is_none() {
+                return Err(Error::invalid("depends_on", format!("unknown job {dep}")));
             }
         }
         let id = uuid::Uuid::now_v7().to_string();
@@ -390,13 +385,23 @@ impl ManagerInner {
             return Err(e);
         }
         tracing::debug!(job_id = %id, "job queued");
-        if let Some((dep, state)) = failed_dep {
-            self.end_queued(
-                &shared,
-                JobState::Cancelled,
-                &format!("dependency {dep} ended {state}"),
-            )
-            .await?;
+        // Read the dependencies' states only now that the row exists: one
+        // that failed before the insert is seen here, one that fails after
+        // it finds this job among its queued dependents (checked before the
+        // insert, a dependency failing in between left the job queued for ever).
+        for dep in &spec.depends_on {
+            if let Some(r) = self.store.get(dep).await? {
+                let state = r.info.state;
+                if state.is_final() && state != JobState::Succeeded {
+                    self.end_queued(
+                        &shared,
+                        JobState::Cancelled,
+                        &format!("dependency {dep} ended {state}"),
+                    )
+                    .await?;
+                    break;
+                }
+            }
         }
         self.wake.notify_one();
         Ok(self.handle(shared))

@@ -167,7 +167,7 @@ pub(crate) async fn run(ctx: RunContext) -> JobInfo {
             return failed(info, redactor.text(&msg));
         }
     };
-    let pid = child.id().unwrap_or(0);
+    let pid = child.id();
     info.pid = Some(pid);
     *shared.info.lock().unwrap() = info.clone();
     shared.emit(JobEvent::Started {
@@ -584,7 +584,7 @@ fn open_log(path: &Path) -> Option<std::io::BufWriter<std::fs::File>> {
 }
 
 async fn read_stdout(
-    out: tokio::process::ChildStdout,
+    out: tokio::net::unix::pipe::Receiver,
     log_path: PathBuf,
     cap: usize,
     redactor: Redactor,
@@ -628,7 +628,7 @@ async fn read_stdout(
 }
 
 async fn read_stderr(
-    err: tokio::process::ChildStderr,
+    err: tokio::net::unix::pipe::Receiver,
     log_path: PathBuf,
     redactor: Redactor,
     activity: Arc<watch::Sender<Activity>>,

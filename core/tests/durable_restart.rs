@@ -323,3 +323,30 @@ async fn a_second_manager_in_the_process_leaves_the_first_ones_jobs_alone() {
     second.shutdown(Duration::from_secs(5)).await;
     first.shutdown(Duration::from_secs(5)).await;
 }
+
+/// A finishing job wakes the next claim at once unless another process has
+/// jobs running from the same file (then after a random delay, to spread
+/// jobs): the SQLite store tells which from its last claim.
+#[tokio::test]
+async fn the_sqlite_store_knows_whether_other_processes_run_jobs() {
+    use claude_jobs::store::{ClaimOptions, JobRecord};
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(dir.path()).await;
+    let spec = claude_jobs::JobSpec::from_prompt("hi");
+    for id in ["job-1", "job-2", "job-3"] {
+        let record = JobRecord {
+            info: claude_jobs::JobInfo::queued(id.into(), &spec, 1),
+            spec: spec.clone(),
+        };
+        store.insert(&record).await.unwrap();
+    }
+    let opts = ClaimOptions::new(Duration::from_secs(60));
+    assert_eq!(store.claim_with("node-a", 1, &opts).await.unwrap().len(), 1);
+    assert!(!store.shared_with_others(), "only node-a's claim so far");
+    assert_eq!(store.claim_with("node-a", 1, &opts).await.unwrap().len(), 1);
+    assert!(!store.shared_with_others(), "node-a runs both running jobs");
+    assert_eq!(store.claim_with("node-b", 1, &opts).await.unwrap().len(), 1);
+    assert!(store.shared_with_others(), "node-b sees node-a's running jobs");
+    let mem: Arc<dyn JobStore> = Arc::new(claude_jobs::store::MemoryStore::new());
+    assert!(!mem.shared_with_others());
+}

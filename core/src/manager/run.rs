@@ -49,11 +49,11 @@ impl ManagerInner {
         ));
     }
 
-    /// Wakes the admission loop for the freed slot. With a store shared by
-    /// other processes, after a short random delay, so that the process
+    /// Wakes the admission loop for the freed slot. With a store that other
+    /// processes use too, after a short random delay, so that the process
     /// that just finished a job does not always win the next one.
     fn wake_after_finish(&self) {
-        if !self.store.is_durable() {
+        if !self.store.shared_with_others() {
             return self.wake.notify_one();
         }
         let max = (self.cfg.poll_interval / 2).min(Duration::from_millis(250));

@@ -278,6 +278,14 @@ pub trait JobStore: Send + Sync + std::fmt::Debug + 'static {
         Ok(0)
     }
 
+    /// Whether other processes or nodes were running jobs from this store
+    /// when it last looked (at the last claim). A finishing job then wakes
+    /// its manager's next claim after a short random delay, so that the
+    /// process that just finished a job does not always win the next one.
+    fn shared_with_others(&self) -> bool {
+        self.is_durable()
+    }
+
     /// Notices from other processes, where the store can push them.
     fn notices(&self) -> Option<tokio::sync::broadcast::Receiver<StoreNotice>> {
         None

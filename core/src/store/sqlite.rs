@@ -11,6 +11,7 @@
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use sqlx::sqlite::{
@@ -38,6 +39,8 @@ pub struct SqliteStore {
     path: PathBuf,
     writer: Mutex<SqliteConnection>,
     reader: SqlitePool,
+    /// Another process had running jobs at the last claim.
+    others_running: AtomicBool,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -85,6 +88,7 @@ impl SqliteStore {
             path: path.to_path_buf(),
             writer: Mutex::new(writer),
             reader,
+            others_running: AtomicBool::new(false),
         })
     }
 
@@ -206,13 +210,17 @@ impl JobStore for SqliteStore {
         let held = sqlx::query(
             "SELECT COUNT(*) AS n, \
              CAST(COALESCE(SUM(json_extract(spec, '$.limits.memory')), 0) AS INTEGER) AS mem, \
-             CAST(COALESCE(SUM(json_extract(spec, '$.limits.cpus')), 0) AS REAL) AS cpu \
+             CAST(COALESCE(SUM(json_extract(spec, '$.limits.cpus')), 0) AS REAL) AS cpu, \
+             COALESCE(SUM(locked_by IS NOT ?1), 0) AS others \
              FROM cj_jobs WHERE state = 'running'",
         )
+        .bind(node)
         .fetch_one(&mut *tx)
         .await
         .map_err(db_err)?;
         let running: i64 = held.try_get("n").map_err(db_err)?;
+        let others: i64 = held.try_get("others").map_err(db_err)?;
+        self.others_running.store(others > 0, Ordering::Relaxed);
         let held = cap_pair(
             held.try_get("mem").map_err(db_err)?,
             held.try_get("cpu").map_err(db_err)?,
@@ -587,6 +595,10 @@ impl JobStore for SqliteStore {
 
     fn is_durable(&self) -> bool {
         true
+    }
+
+    fn shared_with_others(&self) -> bool {
+        self.others_running.load(Ordering::Relaxed)
     }
 
     fn describe(&self) -> String {

@@ -287,7 +287,7 @@ pub(crate) async fn run(ctx: RunContext) -> JobInfo {
     if let Some(g) = &group {
         info.stats = g.stats();
         info.stats.peak_processes = info.stats.peak_processes.max(watch.peak_processes);
-        oom_kills = g.oom_kills();
+        oom_kills = info.stats.oom_kills;
         if !destroy(g.clone()).await {
             shared.emit(JobEvent::Warning {
                 kind: WarningKind::Other,

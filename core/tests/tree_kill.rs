@@ -97,3 +97,44 @@ async fn idle_timeout_fires_on_silence() {
     assert_eq!(info.state, JobState::TimedOut);
     assert!(info.error.unwrap().contains("idle timeout"));
 }
+
+/// A job that forks without pause and ignores SIGTERM (a shell loop starting
+/// background sleepers) is stopped whole: the kill stops forks in its group first, so
+/// the process list can only shrink while it is killed.
+#[tokio::test]
+async fn cancel_stops_a_job_that_keeps_forking() {
+    if !cgroups_available("cancel_stops_a_job_that_keeps_forking") {
+        return;
+    }
+    let dir = data_dir();
+    let script = dir.path().join("forker.sh");
+    std::fs::write(&script, "#!/bin/sh\ntrap '' TERM\nwhile :; do sleep 600 & done\n").unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let m = builder(dir.path())
+        .claude_bin(&script)
+        .isolation(IsolationMode::Required)
+        .build()
+        .await
+        .unwrap();
+    let marker = format!("forker-{}", std::process::id());
+    let spec = JobSpec::builder()
+        .prompt("fork")
+        .env("TEST_MARKER", &marker)
+        .pids(200)
+        .build()
+        .unwrap();
+    let job = m.submit(spec).await.unwrap();
+    assert!(
+        eventually(10, || processes_with_env(&marker).len() >= 20).await,
+        "the loop should have started sleepers"
+    );
+    job.cancel().await.unwrap();
+    let info = job.wait().await;
+    assert_eq!(info.state, JobState::Cancelled);
+    assert!(
+        processes_with_env(&marker).is_empty(),
+        "survivors: {:?}",
+        processes_with_env(&marker)
+    );
+    assert!(job_cgroups(job.id()).is_empty(), "cgroup left: {:?}", job_cgroups(job.id()));
+}

@@ -1,8 +1,11 @@
-//! cgroup v1: one group per controller (memory, cpu, cpuacct, pids, freezer),
-//! each nested under the manager's own group in that hierarchy.
+//! cgroup v1: one group per controller (memory, cpu, cpuacct, pids), each
+//! nested under the manager's own group in that hierarchy. No freezer group:
+//! to kill a tree, `pids.max` is set to 0 first, so nothing in the group can
+//! fork between reading its process list and the kills (one directory less
+//! to make and remove per job).
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::cgfs;
 use super::{JobGroup, Sample, CPU_PERIOD_US, PARENT_DIR};
@@ -10,7 +13,7 @@ use crate::state::{IsolationKind, ResourceStats};
 use crate::ResourceLimits;
 
 const REQUIRED: [&str; 3] = ["memory", "cpu", "pids"];
-const OPTIONAL: [&str; 2] = ["cpuacct", "freezer"];
+const OPTIONAL: [&str; 1] = ["cpuacct"];
 
 /// The manager's groups in each v1 hierarchy.
 #[derive(Debug)]
@@ -203,26 +206,6 @@ impl V1Group {
             })
             .unwrap_or(0)
     }
-
-    fn freeze(&self, state: &str) -> bool {
-        let Some(fr) = self.dir("freezer") else {
-            return false;
-        };
-        if cgfs::write(fr, "freezer.state", state).is_err() {
-            return false;
-        }
-        if state == "THAWED" {
-            return true;
-        }
-        let deadline = Instant::now() + Duration::from_millis(500);
-        while Instant::now() < deadline {
-            if cgfs::read(fr, "freezer.state").as_deref() == Ok("FROZEN") {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        }
-        false
-    }
 }
 
 impl JobGroup for V1Group {
@@ -242,17 +225,20 @@ impl JobGroup for V1Group {
     }
 
     fn kill_all(&self, leader: i32) {
+        let mut forks_stopped = false;
         for _ in 0..50 {
             let pids = self.procs();
             if pids.is_empty() {
                 return;
             }
-            // Freeze so nothing forks between reading the list and the kills.
-            let frozen = self.freeze("FROZEN");
-            cgfs::kill_and_reap(&pids, leader);
-            if frozen {
-                self.freeze("THAWED");
+            // No fork succeeds in the group from here on, so the list read
+            // above can only shrink.
+            if !forks_stopped {
+                forks_stopped = self
+                    .dir("pids")
+                    .is_some_and(|d| cgfs::write(d, "pids.max", "0").is_ok());
             }
+            cgfs::kill_and_reap(&pids, leader);
             std::thread::sleep(Duration::from_millis(2));
             cgfs::reap(&pids, leader);
         }

@@ -5,7 +5,10 @@
 use memchr::memchr;
 use tokio::io::{AsyncRead, AsyncReadExt};
 
+/// The largest read; reads start at `FIRST_READ` and double while they fill
+/// the buffer, so a three-line job touches a few KiB, a flood reads big chunks.
 const READ_CHUNK: usize = 256 * 1024;
+const FIRST_READ: usize = 8 * 1024;
 
 /// One framed piece of output.
 #[derive(Debug, PartialEq)]
@@ -23,17 +26,20 @@ pub(crate) struct LineReader<R> {
     cap: usize,
     discarding: Option<u64>,
     eof: bool,
+    /// Bytes the next read asks for.
+    chunk: usize,
 }
 
 impl<R: AsyncRead + Unpin> LineReader<R> {
     pub(crate) fn new(reader: R, cap: usize) -> Self {
         LineReader {
             reader,
-            buf: Vec::with_capacity(READ_CHUNK),
+            buf: Vec::new(),
             start: 0,
             cap: cap.max(1),
             discarding: None,
             eof: false,
+            chunk: FIRST_READ,
         }
     }
 
@@ -76,21 +82,14 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
                 self.start = end;
                 return Ok(Some(Frame::Line(&self.buf[..end])));
             }
-            let len = self.buf.len();
-            self.buf.reserve(READ_CHUNK);
-            let spare = self.buf.capacity() - len;
-            self.buf.resize(len + spare.min(READ_CHUNK * 4), 0);
-            let n = self.reader.read(&mut self.buf[len..]).await;
-            let n = match n {
-                Ok(n) => n,
-                Err(e) => {
-                    self.buf.truncate(len);
-                    return Err(e);
-                }
-            };
-            self.buf.truncate(len + n);
+            // Into the spare capacity: nothing is zeroed first.
+            self.buf.reserve(self.chunk);
+            let spare = self.buf.capacity() - self.buf.len();
+            let n = self.reader.read_buf(&mut self.buf).await?;
             if n == 0 {
                 self.eof = true;
+            } else if n == spare && self.chunk < READ_CHUNK {
+                self.chunk *= 2;
             }
         }
     }

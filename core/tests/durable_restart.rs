@@ -350,3 +350,28 @@ async fn the_sqlite_store_knows_whether_other_processes_run_jobs() {
     let mem: Arc<dyn JobStore> = Arc::new(claude_jobs::store::MemoryStore::new());
     assert!(!mem.shared_with_others());
 }
+
+/// Events are stored in batches; every one comes back, in order, and a
+/// second append of the same sequence numbers adds nothing.
+#[tokio::test]
+async fn the_sqlite_store_keeps_every_event_of_a_long_append() {
+    use claude_jobs::EventRecord;
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(dir.path()).await;
+    let events: Vec<EventRecord> = (1..=450)
+        .map(|seq| EventRecord {
+            seq,
+            at_ms: 1000 + seq,
+            event: JobEvent::Stopping {
+                reason: format!("event {seq}"),
+            },
+        })
+        .collect();
+    store.append_events("job-x", &events).await.unwrap();
+    store.append_events("job-x", &events[400..]).await.unwrap();
+    let back = store.events("job-x", 0).await.unwrap();
+    assert_eq!(back.len(), 450);
+    assert!(back.iter().zip(1..).all(|(r, seq)| r.seq == seq && r.at_ms == 1000 + seq));
+    assert!(matches!(&back[449].event, JobEvent::Stopping { reason } if reason == "event 450"));
+    assert_eq!(store.events("job-x", 445).await.unwrap().len(), 5);
+}

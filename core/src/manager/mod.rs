@@ -370,17 +370,11 @@ impl ManagerInner {
             info,
             spec: (*spec).clone(),
         };
-        // The `queued` event goes first: once the row exists another node may
-        // claim it and number its events after the stored ones.
         if let Err(e) = self
             .store
-            .append_events(&id, &shared.events.snapshot())
+            .insert_with_events(&record, &shared.events.snapshot())
             .await
         {
-            self.jobs.lock().unwrap().remove(&id);
-            return Err(e);
-        }
-        if let Err(e) = self.store.insert(&record).await {
             self.jobs.lock().unwrap().remove(&id);
             return Err(e);
         }

@@ -180,6 +180,14 @@ pub trait JobStore: Send + Sync + std::fmt::Debug + 'static {
     /// Ids of all queued jobs.
     async fn queued(&self) -> Result<Vec<String>>;
 
+    /// A new job with its first events (the events first: once the row
+    /// exists another node may claim the job and number its events after the
+    /// stored ones). One transaction where the store has them.
+    async fn insert_with_events(&self, record: &JobRecord, events: &[EventRecord]) -> Result<()> {
+        self.append_events(&record.info.id, events).await?;
+        self.insert(record).await
+    }
+
     /// Keeps events for replay after a restart (no-op for the memory store).
     async fn append_events(&self, _id: &str, _events: &[EventRecord]) -> Result<()> {
         Ok(())

@@ -157,11 +157,17 @@ fn json_ids(ids: &[String]) -> String {
 #[async_trait]
 impl JobStore for SqliteStore {
     async fn insert(&self, record: &JobRecord) -> Result<()> {
+        self.insert_with_events(record, &[]).await
+    }
+
+    async fn insert_with_events(&self, record: &JobRecord, events: &[EventRecord]) -> Result<()> {
         let info = &record.info;
         let spec_json = to_json(&record.spec)?;
         let info_json = to_json(info)?;
+        let events = encode_events(events)?;
         let mut w = self.writer.lock().await;
         let mut tx = w.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
+        insert_events(&mut tx, &info.id, events).await?;
         sqlx::query(
             "INSERT INTO cj_jobs (id, template, state, priority, attempt, max_attempts, run_at, created_at, \
              finished_at, timeout_ms, spec, info, log_dir) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -512,24 +518,10 @@ impl JobStore for SqliteStore {
         if events.is_empty() {
             return Ok(());
         }
-        let mut encoded = Vec::with_capacity(events.len());
-        for e in events {
-            encoded.push((e.seq as i64, e.at_ms as i64, to_json(&e.event)?));
-        }
+        let encoded = encode_events(events)?;
         let mut w = self.writer.lock().await;
         let mut tx = w.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
-        for (seq, at, ev) in encoded {
-            sqlx::query(
-                "INSERT OR IGNORE INTO cj_events (job_id, seq, at_ms, event) VALUES (?, ?, ?, ?)",
-            )
-            .bind(id)
-            .bind(seq)
-            .bind(at)
-            .bind(ev)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        }
+        insert_events(&mut tx, id, encoded).await?;
         tx.commit().await.map_err(db_err)
     }
 
@@ -608,6 +600,34 @@ impl JobStore for SqliteStore {
 
 /// A job's (memory, cpus) caps as read from the spec JSON (NULL, negative or
 /// fractional byte counts from a hand-edited row count as what they say, or 0).
+/// Events as rows: (seq, at_ms, JSON).
+fn encode_events(events: &[EventRecord]) -> Result<Vec<(i64, i64, String)>> {
+    events
+        .iter()
+        .map(|e| Ok((e.seq as i64, e.at_ms as i64, to_json(&e.event)?)))
+        .collect()
+}
+
+async fn insert_events(
+    tx: &mut SqliteConnection,
+    id: &str,
+    rows: Vec<(i64, i64, String)>,
+) -> Result<()> {
+    // One statement per 200 events (4 variables each, far below SQLite's limit).
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<_> = rows.by_ref().take(200).collect();
+        let values = vec!["(?, ?, ?, ?)"; chunk.len()].join(", ");
+        let sql = format!("INSERT OR IGNORE INTO cj_events (job_id, seq, at_ms, event) VALUES {values}");
+        let mut q = sqlx::query(&sql);
+        for (seq, at, ev) in chunk {
+            q = q.bind(id).bind(seq).bind(at).bind(ev);
+        }
+        q.execute(&mut *tx).await.map_err(db_err)?;
+    }
+    Ok(())
+}
+
 fn cap_pair(mem: i64, cpu: f64) -> (u64, f64) {
     (
         mem.max(0) as u64,

@@ -375,3 +375,39 @@ async fn the_sqlite_store_keeps_every_event_of_a_long_append() {
     assert!(matches!(&back[449].event, JobEvent::Stopping { reason } if reason == "event 450"));
     assert_eq!(store.events("job-x", 445).await.unwrap().len(), 5);
 }
+
+/// A follower polls only what changed: jobs still queued at the attempt it
+/// knows are left out by the store.
+#[tokio::test]
+async fn the_sqlite_store_returns_only_changed_rows_to_a_follower() {
+    use claude_jobs::store::{ClaimOptions, JobRecord};
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(dir.path()).await;
+    let spec = claude_jobs::JobSpec::from_prompt("hi");
+    for id in ["job-1", "job-2", "job-3"] {
+        let record = JobRecord {
+            info: claude_jobs::JobInfo::queued(id.into(), &spec, 1),
+            spec: spec.clone(),
+        };
+        store.insert(&record).await.unwrap();
+    }
+    let known = |a: Option<u32>| -> Vec<(String, Option<u32>)> {
+        ["job-1", "job-2", "job-3", "job-missing"]
+            .iter()
+            .map(|id| (id.to_string(), a))
+            .collect()
+    };
+    let ids = |rows: Vec<JobRow>| -> Vec<String> {
+        let mut v: Vec<String> = rows.into_iter().map(|r| r.record.info.id).collect();
+        v.sort();
+        v
+    };
+    assert!(store.rows_changed(&known(Some(0))).await.unwrap().is_empty());
+    assert_eq!(ids(store.rows_changed(&known(None)).await.unwrap()), ["job-1", "job-2", "job-3"]);
+    assert_eq!(ids(store.rows_changed(&known(Some(1))).await.unwrap()), ["job-1", "job-2", "job-3"]);
+    let opts = ClaimOptions::new(Duration::from_secs(60));
+    let claimed = store.claim_with("node-a", 1, &opts).await.unwrap();
+    let changed = store.rows_changed(&known(Some(0))).await.unwrap();
+    assert_eq!(ids(changed.clone()), [claimed[0].record.info.id.clone()]);
+    assert_eq!(changed[0].record.info.state, JobState::Running);
+}

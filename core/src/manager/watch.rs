@@ -70,8 +70,16 @@ impl ManagerInner {
         if followed.is_empty() {
             return;
         }
-        let ids: Vec<String> = followed.iter().map(|s| s.id.clone()).collect();
-        let rows = match self.store.rows(&ids).await {
+        // Jobs queued here as in the store are left out by the store.
+        let known: Vec<(String, Option<u32>)> = followed
+            .iter()
+            .map(|s| {
+                let cur = s.info.lock().unwrap();
+                let queued = cur.state == crate::JobState::Queued;
+                (s.id.clone(), queued.then_some(cur.attempt))
+            })
+            .collect();
+        let rows = match self.store.rows_changed(&known).await {
             Ok(r) => r,
             Err(e) => {
                 self.health.failed(&self.store_name, "following jobs", &e);

@@ -479,6 +479,20 @@ impl JobStore for SqliteStore {
         .await
     }
 
+    async fn rows_changed(&self, known: &[(String, Option<u32>)]) -> Result<Vec<JobRow>> {
+        let known = serde_json::to_string(known).map_err(|e| Error::Store(e.to_string()))?;
+        self.select_rows(
+            &format!(
+                "WITH k(kid, katt) AS (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') \
+                 FROM json_each(?)) \
+                 SELECT {COLS} FROM k JOIN cj_jobs ON cj_jobs.id = k.kid \
+                 WHERE NOT (state = 'queued' AND attempt IS k.katt)"
+            ),
+            |q| q.bind(known),
+        )
+        .await
+    }
+
     async fn list(&self) -> Result<Vec<JobInfo>> {
         let rows = self
             .select_rows(&format!("SELECT {COLS} FROM cj_jobs ORDER BY rowid"), |q| q)

@@ -77,7 +77,9 @@ impl ManagerInner {
         let durable = self.store.is_durable();
         let shared = match existing {
             Some(s) => {
-                if durable {
+                // Lease 1 is the job's first claim anywhere: every event it
+                // has is the ones submitted here, which `s` holds.
+                if durable && claim.lease > 1 {
                     if let Ok(evs) = self.store.events(id, s.events.last_seq()).await {
                         for e in evs {
                             s.events.push_record(e);

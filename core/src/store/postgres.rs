@@ -471,6 +471,19 @@ impl JobStore for PgStore {
         .await
     }
 
+    async fn rows_changed(&self, known: &[(String, Option<u32>)]) -> Result<Vec<JobRow>> {
+        let ids: Vec<String> = known.iter().map(|(id, _)| id.clone()).collect();
+        let attempts: Vec<Option<i64>> = known.iter().map(|(_, a)| a.map(i64::from)).collect();
+        self.select_rows(
+            &format!(
+                "SELECT {COLS} FROM cj_jobs JOIN unnest($1::text[], $2::bigint[]) AS k(kid, katt) \
+                 ON cj_jobs.id = k.kid WHERE NOT (state = 'queued' AND attempt IS NOT DISTINCT FROM k.katt)"
+            ),
+            |q| q.bind(ids).bind(attempts),
+        )
+        .await
+    }
+
     async fn list(&self) -> Result<Vec<JobInfo>> {
         let rows = self
             .select_rows(&format!("SELECT {COLS} FROM cj_jobs ORDER BY seq"), |q| q)

@@ -360,7 +360,7 @@ impl ManagerInner {
         let shared = JobShared::new(
             spec.clone(),
             info.clone(),
-            EventLog::new(self.cfg.event_buffer),
+            EventLog::new(self.cfg.event_bound()),
         );
         shared.emit(JobEvent::Queued {
             priority: info.priority,
@@ -374,7 +374,7 @@ impl ManagerInner {
         // claim it and number its events after the stored ones.
         if let Err(e) = self
             .store
-            .append_events(&id, &shared.events.snapshot())
+            .append_events(&id, &shared.events.since(0, usize::MAX))
             .await
         {
             self.jobs.lock().unwrap().remove(&id);
@@ -418,7 +418,7 @@ impl ManagerInner {
         let shared = JobShared::new(
             Arc::new(rec.spec),
             rec.info,
-            EventLog::from_records(events, self.cfg.event_buffer, closed),
+            EventLog::from_records(events, self.cfg.event_bound(), closed),
         );
         let shared = self
             .jobs
@@ -472,7 +472,7 @@ impl ManagerInner {
         if shared.finalize(info) {
             if let Err(e) = self
                 .store
-                .append_events(&id, &shared.events.snapshot())
+                .append_events(&id, &shared.events.since(0, usize::MAX))
                 .await
             {
                 self.health.failed(&self.store_name, "storing events", &e);

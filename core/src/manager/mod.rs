@@ -26,6 +26,7 @@ use crate::util::now_ms;
 mod budget;
 mod builder;
 mod config;
+mod handles;
 mod health;
 mod lease;
 mod policy;
@@ -67,7 +68,7 @@ pub(crate) struct ManagerInner {
     store_name: String,
     isolator: Option<Arc<Isolator>>,
     isolation_error: Option<String>,
-    jobs: Mutex<HashMap<String, Arc<JobShared>>>,
+    jobs: handles::Handles,
     wake: Arc<Notify>,
     changed: Notify,
     running: AtomicUsize,
@@ -159,7 +160,7 @@ impl JobManager {
             store,
             isolator,
             isolation_error,
-            jobs: Mutex::new(HashMap::new()),
+            jobs: handles::Handles::default(),
             wake: Arc::new(Notify::new()),
             changed: Notify::new(),
             running: AtomicUsize::new(0),
@@ -365,7 +366,7 @@ impl ManagerInner {
         shared.emit(JobEvent::Queued {
             priority: info.priority,
         });
-        self.jobs.lock().unwrap().insert(id.clone(), shared.clone());
+        let shared = self.jobs.intern(shared);
         let record = JobRecord {
             info,
             spec: (*spec).clone(),
@@ -377,11 +378,11 @@ impl ManagerInner {
             .append_events(&id, &shared.events.since(0, usize::MAX))
             .await
         {
-            self.jobs.lock().unwrap().remove(&id);
+            self.jobs.remove(&id);
             return Err(e);
         }
         if let Err(e) = self.store.insert(&record).await {
-            self.jobs.lock().unwrap().remove(&id);
+            self.jobs.remove(&id);
             return Err(e);
         }
         tracing::debug!(job_id = %id, "job queued");
@@ -408,25 +409,27 @@ impl ManagerInner {
     }
 
     async fn get(&self, id: &str) -> Result<Job> {
-        if let Some(s) = self.jobs.lock().unwrap().get(id) {
-            return Ok(self.handle(s.clone()));
+        if let Some(s) = self.jobs.get(id) {
+            return Ok(self.handle(s));
         }
         let not_found = || Error::JobNotFound { id: id.to_string() };
         let rec = self.store.get(id).await?.ok_or_else(not_found)?;
         let events = self.store.events(id, 0).await.unwrap_or_default();
         let closed = rec.info.state.is_final();
-        let shared = JobShared::new(
+        let fresh = JobShared::new(
             Arc::new(rec.spec),
             rec.info,
             EventLog::from_records(events, self.cfg.event_bound(), closed),
         );
-        let shared = self
-            .jobs
-            .lock()
-            .unwrap()
-            .entry(id.to_string())
-            .or_insert(shared)
-            .clone();
+        let shared = self.jobs.intern(fresh.clone());
+        if Arc::ptr_eq(&shared, &fresh) && !closed {
+            // It may have run and ended, unheld, since it was read.
+            if let Some(r) = self.store.get(id).await? {
+                if r.info.state.is_final() {
+                    shared.finalize(r.info);
+                }
+            }
+        }
         Ok(self.handle(shared))
     }
 
@@ -484,6 +487,20 @@ impl ManagerInner {
         }
     }
 
+    /// Ends a job that may have no other holder: its events go to the store
+    /// (the state here is dropped with the last handle).
+    async fn finalize_unheld(&self, shared: &JobShared, info: JobInfo) {
+        if shared.finalize(info) {
+            if let Err(e) = self
+                .store
+                .append_events(&shared.id, &shared.events.since(0, usize::MAX))
+                .await
+            {
+                self.health.failed(&self.store_name, "storing events", &e);
+            }
+        }
+    }
+
     /// A job that did not succeed cancels the jobs waiting for it.
     async fn cancel_dependents(&self, id: &str, state: JobState) {
         let mut todo = vec![(id.to_string(), state)];
@@ -499,7 +516,7 @@ impl ManagerInner {
                         .end_queued(&dep, JobState::Cancelled, &reason)
                         .await
                     {
-                        job.shared.finalize(info);
+                        self.finalize_unheld(&job.shared, info).await;
                         todo.push((dep, JobState::Cancelled));
                     }
                 }
@@ -563,7 +580,7 @@ impl ManagerInner {
                             .end_queued(&id, JobState::Interrupted, reason)
                             .await
                         {
-                            job.shared.finalize(info);
+                            self.finalize_unheld(&job.shared, info).await;
                         }
                     }
                     if k % 256 == 255 {

@@ -77,7 +77,7 @@ impl ManagerInner {
         persisted: &Arc<tokio::sync::Mutex<u64>>,
     ) -> Arc<JobShared> {
         let id = &claim.record.info.id;
-        let existing = self.jobs.lock().unwrap().get(id).cloned();
+        let existing = self.jobs.get(id);
         let durable = self.store.is_durable();
         let shared = match existing {
             Some(s) => {
@@ -91,22 +91,12 @@ impl ManagerInner {
                 s
             }
             None => {
-                let evs = if durable {
-                    self.store.events(id, 0).await.unwrap_or_default()
-                } else {
-                    Vec::new()
-                };
-                let fresh = JobShared::new(
+                let evs = self.store.events(id, 0).await.unwrap_or_default();
+                self.jobs.intern(JobShared::new(
                     Arc::new(claim.record.spec.clone()),
                     claim.record.info.clone(),
                     EventLog::from_records(evs, self.cfg.event_bound(), false),
-                );
-                self.jobs
-                    .lock()
-                    .unwrap()
-                    .entry(id.clone())
-                    .or_insert(fresh)
-                    .clone()
+                ))
             }
         };
         // Local before its state changes: the follower leaves local jobs alone.

@@ -426,7 +426,11 @@ impl ManagerInner {
             // It may have run and ended, unheld, since it was read.
             if let Some(r) = self.store.get(id).await? {
                 if r.info.state.is_final() {
-                    shared.finalize(r.info);
+                    let last = shared.events.last_seq();
+                    for e in self.store.events(id, last).await.unwrap_or_default() {
+                        shared.events.push_record(e);
+                    }
+                    shared.finalize_copied(r.info);
                 }
             }
         }

@@ -129,42 +129,122 @@ pub struct EventRecord {
 #[derive(Debug)]
 struct LogInner {
     events: VecDeque<Arc<EventRecord>>,
+    /// Approximate bytes of the events held (see [`approx_size`]).
+    bytes: usize,
     next_seq: u64,
     closed: bool,
 }
 
-/// The replayable event log of one job.
+impl LogInner {
+    fn push(&mut self, rec: Arc<EventRecord>, bound: Bound) {
+        self.bytes += approx_size(&rec);
+        self.events.push_back(rec);
+        // The newest event stays, even alone over the byte bound.
+        while self.events.len() > 1
+            && (self.events.len() > bound.events || self.bytes > bound.bytes)
+        {
+            let old = self.events.pop_front().expect("not empty");
+            self.bytes -= approx_size(&old);
+        }
+    }
+}
+
+/// How much one job's log holds: the oldest events go first once either
+/// bound is passed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Bound {
+    pub events: usize,
+    pub bytes: usize,
+}
+
+/// The memory an event takes, roughly: the record plus its text and JSON.
+pub(crate) fn approx_size(rec: &EventRecord) -> usize {
+    fn opt(s: &Option<String>) -> usize {
+        s.as_ref().map_or(0, String::len)
+    }
+    fn json(v: &serde_json::Value) -> usize {
+        use serde_json::Value;
+        16 + match v {
+            Value::String(s) => s.len(),
+            Value::Array(a) => a.iter().map(json).sum(),
+            Value::Object(o) => o.iter().map(|(k, v)| 16 + k.len() + json(v)).sum(),
+            _ => 0,
+        }
+    }
+    let heap = match &rec.event {
+        JobEvent::Init {
+            session_id,
+            model,
+            cli_version,
+            tools,
+        } => {
+            opt(session_id)
+                + opt(model)
+                + opt(cli_version)
+                + tools.iter().map(|t| 24 + t.len()).sum::<usize>()
+        }
+        JobEvent::AssistantText { text } => text.len(),
+        JobEvent::ToolUse { id, name, input } => opt(id) + name.len() + json(input),
+        JobEvent::ToolResult {
+            tool_use_id,
+            content,
+            ..
+        } => opt(tool_use_id) + content.len(),
+        JobEvent::ApiRetry { error, .. } => opt(error),
+        JobEvent::RateLimit {
+            status, limit_type, ..
+        } => status.len() + opt(limit_type),
+        JobEvent::Result {
+            subtype,
+            session_id,
+            ..
+        } => opt(subtype) + opt(session_id),
+        JobEvent::Stopping { reason } => reason.len(),
+        JobEvent::Finished { error, .. } => opt(error),
+        JobEvent::Warning { message, .. } => message.len(),
+        JobEvent::Retrying { error, .. } => opt(error),
+        JobEvent::Other { message_type, raw } => message_type.len() + json(raw),
+        JobEvent::Queued { .. } | JobEvent::Started { .. } | JobEvent::MemoryPressure { .. } => 0,
+    };
+    std::mem::size_of::<EventRecord>() + heap
+}
+
+/// The replayable event log of one job: the latest events within its
+/// [`Bound`]. A subscriber that falls behind the oldest event held goes on
+/// from there (the gap shows in the sequence numbers; the store has the
+/// events that were written to it).
 #[derive(Debug)]
 pub(crate) struct EventLog {
     inner: Mutex<LogInner>,
     notify: Notify,
-    capacity: usize,
+    bound: Bound,
 }
 
 impl EventLog {
-    pub(crate) fn new(capacity: usize) -> Self {
+    pub(crate) fn new(bound: Bound) -> Self {
         EventLog {
             inner: Mutex::new(LogInner {
                 events: VecDeque::new(),
+                bytes: 0,
                 next_seq: 1,
                 closed: false,
             }),
             notify: Notify::new(),
-            capacity: capacity.max(16),
+            bound: Bound {
+                events: bound.events.max(16),
+                bytes: bound.bytes,
+            },
         }
     }
 
     /// A log holding earlier events (loaded from a store), closed or not.
-    pub(crate) fn from_records(records: Vec<EventRecord>, capacity: usize, closed: bool) -> Self {
-        let log = EventLog::new(capacity);
+    pub(crate) fn from_records(records: Vec<EventRecord>, bound: Bound, closed: bool) -> Self {
+        let log = EventLog::new(bound);
         {
             let mut g = log.inner.lock().unwrap();
             for r in records {
                 g.next_seq = r.seq + 1;
-                g.events.push_back(Arc::new(r));
-            }
-            while g.events.len() > log.capacity {
-                g.events.pop_front();
+                g.push(Arc::new(r), log.bound);
             }
             g.closed = closed;
         }
@@ -181,10 +261,7 @@ impl EventLog {
                 event,
             });
             g.next_seq += 1;
-            g.events.push_back(rec.clone());
-            if g.events.len() > self.capacity {
-                g.events.pop_front();
-            }
+            g.push(rec.clone(), self.bound);
             rec
         };
         self.notify.notify_waiters();
@@ -197,12 +274,19 @@ impl EventLog {
         self.notify.notify_waiters();
     }
 
-    /// Events held after `seq`, oldest first (to persist them in batches).
-    pub(crate) fn since(&self, seq: u64) -> Vec<EventRecord> {
+    /// Events held after `seq`, oldest first, as many as fit in `max_bytes`
+    /// (at least one): to persist them in batches.
+    pub(crate) fn since(&self, seq: u64, max_bytes: usize) -> Vec<EventRecord> {
         let g = self.inner.lock().unwrap();
+        let mut bytes = 0;
         g.events
             .iter()
             .filter(|r| r.seq > seq)
+            .take_while(|r| {
+                let first = bytes == 0;
+                bytes += approx_size(r);
+                first || bytes <= max_bytes
+            })
             .map(|r| (**r).clone())
             .collect()
     }
@@ -230,23 +314,14 @@ impl EventLog {
                 return;
             }
             g.next_seq = rec.seq + 1;
-            g.events.push_back(Arc::new(rec));
-            if g.events.len() > self.capacity {
-                g.events.pop_front();
-            }
+            g.push(Arc::new(rec), self.bound);
         }
         self.notify.notify_waiters();
     }
 
-    /// All events held, oldest first.
-    pub(crate) fn snapshot(&self) -> Vec<EventRecord> {
-        self.inner
-            .lock()
-            .unwrap()
-            .events
-            .iter()
-            .map(|r| (**r).clone())
-            .collect()
+    /// All events held, oldest first (shared, not copied).
+    pub(crate) fn snapshot(&self) -> Vec<Arc<EventRecord>> {
+        self.inner.lock().unwrap().events.iter().cloned().collect()
     }
 
     fn get_from(&self, seq: u64) -> Poll {
@@ -333,7 +408,10 @@ mod tests {
 
     #[tokio::test]
     async fn late_subscribers_replay_then_follow() {
-        let log = Arc::new(EventLog::new(100));
+        let log = Arc::new(EventLog::new(Bound {
+            events: 100,
+            bytes: 1 << 20,
+        }));
         log.push(JobEvent::Queued { priority: 0 });
         let mut late = EventStream::new(log.clone(), 0);
         assert!(matches!(
@@ -355,6 +433,36 @@ mod tests {
         assert_eq!(after.next().await.unwrap().seq, 1);
         assert_eq!(after.next().await.unwrap().seq, 2);
         assert!(after.next().await.is_none());
+    }
+
+    fn text(n: usize) -> JobEvent {
+        JobEvent::AssistantText {
+            text: "x".repeat(n),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_log_drops_the_oldest_events_past_its_byte_bound() {
+        let log = Arc::new(EventLog::new(Bound {
+            events: 10_000,
+            bytes: 64 << 10,
+        }));
+        let mut slow = EventStream::new(log.clone(), 0);
+        for _ in 0..100 {
+            log.push(text(4000));
+        }
+        let held = log.snapshot();
+        let bytes: usize = held.iter().map(|r| approx_size(r)).sum();
+        assert!(bytes <= 64 << 10, "{bytes} bytes held");
+        assert!(held.len() >= 15, "{} events held", held.len());
+        assert_eq!(held.last().unwrap().seq, 100);
+        assert_eq!(log.last_seq(), 100);
+        // A subscriber that fell behind goes on from the oldest event held.
+        assert_eq!(slow.next().await.unwrap().seq, held[0].seq);
+        // One event over the bound alone is still kept.
+        log.push(text(1 << 20));
+        assert_eq!(log.snapshot().len(), 1);
+        assert_eq!(slow.next().await.unwrap().seq, 101);
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! The concurrency limit holds, and the queue runs by priority then FIFO.
 mod common;
 
-use claude_jobs::{IsolationMode, JobState};
+use claude_jobs::{IsolationMode, JobEvent, JobSpec, JobState};
 use common::*;
+use futures_util::StreamExt;
 
 #[tokio::test]
 async fn never_more_than_three_of_ten() {
@@ -85,4 +86,55 @@ async fn a_hundred_concurrent_waits_all_see_the_outcome() {
     for w in waits {
         assert_eq!(w.await.unwrap(), JobState::Succeeded);
     }
+}
+
+/// The manager keeps a job's state only while something holds it: a queued
+/// or finished job nobody holds lives in the store, and `get` rebuilds it.
+#[tokio::test]
+async fn jobs_whose_handles_were_dropped_still_work_by_id() {
+    let dir = data_dir();
+    let m = builder(dir.path())
+        .isolation(IsolationMode::Off)
+        .store_url("memory")
+        .max_concurrent(1)
+        .build()
+        .await
+        .unwrap();
+    let blocker = m.submit(slow(30_000).build().unwrap()).await.unwrap();
+    let spec = JobSpec::builder()
+        .prompt("hi")
+        .env("FAKE_CLAUDE_SCENARIO", "ok")
+        .build()
+        .unwrap();
+    let queued = m.submit(spec.clone()).await.unwrap().id().to_string();
+    let runs = m.submit(spec).await.unwrap().id().to_string();
+    let (a, b) = (m.get(&queued).await.unwrap(), m.get(&queued).await.unwrap());
+    assert_eq!(a.state(), JobState::Queued);
+    let first = a.events().next().await.unwrap();
+    assert!(matches!(first.event, JobEvent::Queued { .. }) && first.seq == 1);
+    assert!(m.cancel(&queued).await.unwrap());
+    assert_eq!(b.wait().await.state, JobState::Cancelled);
+    drop((a, b));
+    let again = m.get(&queued).await.unwrap();
+    assert_eq!(again.info().state, JobState::Cancelled);
+    let seqs: Vec<u64> = again.events().into_stream().map(|r| r.seq).collect().await;
+    assert_eq!(seqs, [1, 2]);
+    blocker.cancel().await.unwrap();
+    let info = m.get(&runs).await.unwrap().wait().await;
+    assert_eq!(info.state, JobState::Succeeded);
+    drop(info);
+    let evs: Vec<_> = m
+        .get(&runs)
+        .await
+        .unwrap()
+        .events()
+        .into_stream()
+        .collect()
+        .await;
+    assert!(matches!(evs[0].event, JobEvent::Queued { .. }));
+    assert!(matches!(
+        evs.last().unwrap().event,
+        JobEvent::Finished { .. }
+    ));
+    assert!(evs.iter().enumerate().all(|(i, r)| r.seq == i as u64 + 1));
 }

@@ -138,3 +138,36 @@ async fn live_subscribers_follow_and_resume() {
         JobEvent::Finished { .. }
     ));
 }
+
+#[tokio::test]
+async fn event_buffer_bytes_bounds_what_a_job_keeps_in_memory() {
+    let dir = data_dir();
+    let m = builder(dir.path())
+        .isolation(IsolationMode::Off)
+        .store_url("memory")
+        .event_buffer_bytes(256 << 10)
+        .build()
+        .await
+        .unwrap();
+    let job = m
+        .submit(
+            JobSpec::builder()
+                .prompt("go")
+                .env("FAKE_CLAUDE_SCENARIO", "big-output")
+                .env("FAKE_CLAUDE_OUTPUT_MB", "4")
+                .build()
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(job.wait().await.state, JobState::Succeeded);
+    let held: Vec<_> = job.events().into_stream().collect().await;
+    // About 1.1 KB per event: 256 KiB holds a few hundred of the ~3 000.
+    assert!(held.len() < 400, "{} events held", held.len());
+    assert!(held[0].seq > 1000, "the oldest were dropped");
+    assert!(matches!(
+        held.last().unwrap().event,
+        JobEvent::Finished { .. }
+    ));
+    assert!(held.windows(2).all(|w| w[1].seq == w[0].seq + 1));
+}

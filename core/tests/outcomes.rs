@@ -118,7 +118,13 @@ async fn a_10mb_line_over_the_cap_is_a_warning() {
 #[tokio::test]
 async fn a_10mb_line_under_the_default_cap_is_parsed() {
     let dir = data_dir();
-    let m = manager(dir.path(), IsolationMode::Auto).await;
+    // Room in memory for the whole event after the ones that follow it.
+    let m = builder(dir.path())
+        .isolation(IsolationMode::Auto)
+        .event_buffer_bytes(32 << 20)
+        .build()
+        .await
+        .unwrap();
     let job = m.submit(spec("long-line")).await.unwrap();
     assert_eq!(job.wait().await.state, JobState::Succeeded);
     let mut ev = job.events();

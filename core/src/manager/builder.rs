@@ -62,6 +62,7 @@ impl Default for JobManagerBuilder {
                 memory_pressure_limit: None,
                 per_job_config_dir: true,
                 event_buffer: 10_000,
+                event_buffer_bytes: 2 << 20,
                 poll_interval: Duration::from_secs(2),
                 lease_ttl: Duration::from_secs(60),
                 heartbeat_interval: Duration::from_secs(10),
@@ -182,6 +183,15 @@ impl JobManagerBuilder {
     /// Events kept in memory per job for replay (default 10 000).
     pub fn event_buffer(mut self, n: usize) -> Self {
         self.cfg.event_buffer = n;
+        self
+    }
+    /// Bytes of events kept in memory per job for replay (default 2 MiB,
+    /// counted roughly: each event's text and JSON plus its record). Past
+    /// this or `event_buffer`, the oldest events are dropped from memory;
+    /// those not yet written to the store (every `event_flush_interval`)
+    /// are not stored either. The newest event is always kept.
+    pub fn event_buffer_bytes(mut self, bytes: usize) -> Self {
+        self.cfg.event_buffer_bytes = bytes;
         self
     }
     /// How often the store is polled for work submitted elsewhere (default 2 s).

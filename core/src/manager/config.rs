@@ -24,6 +24,7 @@ pub(crate) struct Config {
     pub memory_pressure_limit: Option<Duration>,
     pub per_job_config_dir: bool,
     pub event_buffer: usize,
+    pub event_buffer_bytes: usize,
     pub poll_interval: Duration,
     pub lease_ttl: Duration,
     pub heartbeat_interval: Duration,
@@ -33,4 +34,14 @@ pub(crate) struct Config {
     pub retention: super::RetentionPolicy,
     pub backoff: super::policy::Backoff,
     pub node_id: Option<String>,
+}
+
+impl Config {
+    /// What each job's in-memory event log holds.
+    pub fn event_bound(&self) -> crate::events::Bound {
+        crate::events::Bound {
+            events: self.event_buffer,
+            bytes: self.event_buffer_bytes,
+        }
+    }
 }

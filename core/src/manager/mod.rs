@@ -26,6 +26,7 @@ use crate::util::now_ms;
 mod budget;
 mod builder;
 mod config;
+mod handles;
 mod health;
 mod lease;
 mod policy;
@@ -67,7 +68,7 @@ pub(crate) struct ManagerInner {
     store_name: String,
     isolator: Option<Arc<Isolator>>,
     isolation_error: Option<String>,
-    jobs: Mutex<HashMap<String, Arc<JobShared>>>,
+    jobs: handles::Handles,
     wake: Arc<Notify>,
     changed: Notify,
     running: AtomicUsize,
@@ -159,7 +160,7 @@ impl JobManager {
             store,
             isolator,
             isolation_error,
-            jobs: Mutex::new(HashMap::new()),
+            jobs: handles::Handles::default(),
             wake: Arc::new(Notify::new()),
             changed: Notify::new(),
             running: AtomicUsize::new(0),
@@ -360,22 +361,22 @@ impl ManagerInner {
         let shared = JobShared::new(
             spec.clone(),
             info.clone(),
-            EventLog::new(self.cfg.event_buffer),
+            EventLog::new(self.cfg.event_bound()),
         );
         shared.emit(JobEvent::Queued {
             priority: info.priority,
         });
-        self.jobs.lock().unwrap().insert(id.clone(), shared.clone());
+        let shared = self.jobs.intern(shared);
         let record = JobRecord {
             info,
             spec: (*spec).clone(),
         };
         if let Err(e) = self
             .store
-            .insert_with_events(&record, &shared.events.snapshot())
+            .insert_with_events(&record, &shared.events.since(0, usize::MAX))
             .await
         {
-            self.jobs.lock().unwrap().remove(&id);
+            self.jobs.remove(&id);
             return Err(e);
         }
         tracing::debug!(job_id = %id, "job queued");
@@ -402,25 +403,31 @@ impl ManagerInner {
     }
 
     async fn get(&self, id: &str) -> Result<Job> {
-        if let Some(s) = self.jobs.lock().unwrap().get(id) {
-            return Ok(self.handle(s.clone()));
+        if let Some(s) = self.jobs.get(id) {
+            return Ok(self.handle(s));
         }
         let not_found = || Error::JobNotFound { id: id.to_string() };
         let rec = self.store.get(id).await?.ok_or_else(not_found)?;
         let events = self.store.events(id, 0).await.unwrap_or_default();
         let closed = rec.info.state.is_final();
-        let shared = JobShared::new(
+        let fresh = JobShared::new(
             Arc::new(rec.spec),
             rec.info,
-            EventLog::from_records(events, self.cfg.event_buffer, closed),
+            EventLog::from_records(events, self.cfg.event_bound(), closed),
         );
-        let shared = self
-            .jobs
-            .lock()
-            .unwrap()
-            .entry(id.to_string())
-            .or_insert(shared)
-            .clone();
+        let shared = self.jobs.intern(fresh.clone());
+        if Arc::ptr_eq(&shared, &fresh) && !closed {
+            // It may have run and ended, unheld, since it was read.
+            if let Some(r) = self.store.get(id).await? {
+                if r.info.state.is_final() {
+                    let last = shared.events.last_seq();
+                    for e in self.store.events(id, last).await.unwrap_or_default() {
+                        shared.events.push_record(e);
+                    }
+                    shared.finalize_copied(r.info);
+                }
+            }
+        }
         Ok(self.handle(shared))
     }
 
@@ -466,7 +473,7 @@ impl ManagerInner {
         if shared.finalize(info) {
             if let Err(e) = self
                 .store
-                .append_events(&id, &shared.events.snapshot())
+                .append_events(&id, &shared.events.since(0, usize::MAX))
                 .await
             {
                 self.health.failed(&self.store_name, "storing events", &e);
@@ -475,6 +482,20 @@ impl ManagerInner {
         self.changed.notify_waiters();
         if state != JobState::Succeeded {
             self.cancel_dependents(&id, state).await;
+        }
+    }
+
+    /// Ends a job that may have no other holder: its events go to the store
+    /// (the state here is dropped with the last handle).
+    async fn finalize_unheld(&self, shared: &JobShared, info: JobInfo) {
+        if shared.finalize(info) {
+            if let Err(e) = self
+                .store
+                .append_events(&shared.id, &shared.events.since(0, usize::MAX))
+                .await
+            {
+                self.health.failed(&self.store_name, "storing events", &e);
+            }
         }
     }
 
@@ -493,7 +514,7 @@ impl ManagerInner {
                         .end_queued(&dep, JobState::Cancelled, &reason)
                         .await
                     {
-                        job.shared.finalize(info);
+                        self.finalize_unheld(&job.shared, info).await;
                         todo.push((dep, JobState::Cancelled));
                     }
                 }
@@ -557,7 +578,7 @@ impl ManagerInner {
                             .end_queued(&id, JobState::Interrupted, reason)
                             .await
                         {
-                            job.shared.finalize(info);
+                            self.finalize_unheld(&job.shared, info).await;
                         }
                     }
                     if k % 256 == 255 {

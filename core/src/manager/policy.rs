@@ -1,6 +1,7 @@
 //! What happens after an attempt or to an orphaned job: [`RecoveryPolicy`],
 //! [`RetentionPolicy`], retries with backoff, rate-limit snoozes.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::events::{EventRecord, JobEvent};
@@ -93,7 +94,7 @@ pub(crate) enum AfterRun {
 /// succeeded, or any other error result.
 pub(crate) fn after_run(
     info: &JobInfo,
-    events: &[EventRecord],
+    events: &[Arc<EventRecord>],
     max_attempts: u32,
     backoff: &Backoff,
 ) -> AfterRun {
@@ -194,12 +195,12 @@ mod tests {
     use super::*;
     use crate::spec::JobSpec;
 
-    fn ev(seq: u64, event: JobEvent) -> EventRecord {
-        EventRecord {
+    fn ev(seq: u64, event: JobEvent) -> Arc<EventRecord> {
+        Arc::new(EventRecord {
             seq,
             at_ms: 0,
             event,
-        }
+        })
     }
 
     fn failed(attempt: u32) -> JobInfo {

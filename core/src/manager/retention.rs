@@ -64,7 +64,7 @@ impl ManagerInner {
                     ),
                     Err(e) => return self.health.failed(&self.store_name, "pruning old jobs", &e),
                 }
-                self.jobs.lock().unwrap().retain(|id, _| !ids.contains(id));
+                self.jobs.forget(&ids);
                 if old.len() < BATCH {
                     break;
                 }

@@ -20,6 +20,10 @@ use crate::util::now_ms;
 /// How long a result is retried while the store is unreachable.
 const STORE_RETRY_WINDOW: Duration = Duration::from_secs(600);
 
+/// Events are written to the store in batches of about this many bytes, so
+/// a flush copies little at a time.
+const FLUSH_BATCH_BYTES: usize = 256 << 10;
+
 /// A job this node runs now.
 #[derive(Debug, Clone)]
 pub(crate) struct LocalRun {
@@ -73,7 +77,7 @@ impl ManagerInner {
         persisted: &Arc<tokio::sync::Mutex<u64>>,
     ) -> Arc<JobShared> {
         let id = &claim.record.info.id;
-        let existing = self.jobs.lock().unwrap().get(id).cloned();
+        let existing = self.jobs.get(id);
         let durable = self.store.is_durable();
         let shared = match existing {
             Some(s) => {
@@ -89,22 +93,12 @@ impl ManagerInner {
                 s
             }
             None => {
-                let evs = if durable {
-                    self.store.events(id, 0).await.unwrap_or_default()
-                } else {
-                    Vec::new()
-                };
-                let fresh = JobShared::new(
+                let evs = self.store.events(id, 0).await.unwrap_or_default();
+                self.jobs.intern(JobShared::new(
                     Arc::new(claim.record.spec.clone()),
                     claim.record.info.clone(),
-                    EventLog::from_records(evs, self.cfg.event_buffer, false),
-                );
-                self.jobs
-                    .lock()
-                    .unwrap()
-                    .entry(id.clone())
-                    .or_insert(fresh)
-                    .clone()
+                    EventLog::from_records(evs, self.cfg.event_bound(), false),
+                ))
             }
         };
         // Local before its state changes: the follower leaves local jobs alone.
@@ -285,29 +279,30 @@ impl ManagerInner {
         lease: Option<u64>,
     ) {
         let mut p = persisted.lock().await;
-        let evs = shared.events.since(*p);
-        let Some(last) = evs.last().map(|r| r.seq) else {
-            return;
-        };
-        match self.store.append_events(&shared.id, &evs).await {
-            Ok(()) => {
-                *p = last;
-                self.health.ok(&self.store_name);
-            }
-            Err(e) => {
-                self.health.failed(&self.store_name, "storing events", &e);
-                return;
-            }
-        }
-        if let Some(lease) = lease {
-            if evs
-                .iter()
-                .any(|r| matches!(r.event, JobEvent::Started { .. }))
-            {
-                if let Err(e) = self.store.update(&shared.info(), lease).await {
-                    self.health
-                        .failed(&self.store_name, "storing a job's info", &e);
+        let mut started = false;
+        loop {
+            let evs = shared.events.since(*p, FLUSH_BATCH_BYTES);
+            let Some(last) = evs.last().map(|r| r.seq) else {
+                break;
+            };
+            match self.store.append_events(&shared.id, &evs).await {
+                Ok(()) => {
+                    *p = last;
+                    self.health.ok(&self.store_name);
                 }
+                Err(e) => {
+                    self.health.failed(&self.store_name, "storing events", &e);
+                    return;
+                }
+            }
+            started |= evs
+                .iter()
+                .any(|r| matches!(r.event, JobEvent::Started { .. }));
+        }
+        if let (Some(lease), true) = (lease, started) {
+            if let Err(e) = self.store.update(&shared.info(), lease).await {
+                self.health
+                    .failed(&self.store_name, "storing a job's info", &e);
             }
         }
     }

@@ -60,11 +60,9 @@ impl ManagerInner {
         let followed: Vec<Arc<JobShared>> = {
             let local = self.local.lock().unwrap();
             self.jobs
-                .lock()
-                .unwrap()
-                .values()
+                .live()
+                .into_iter()
                 .filter(|s| !*s.done.borrow() && !local.contains_key(&s.id))
-                .cloned()
                 .collect()
         };
         if followed.is_empty() {

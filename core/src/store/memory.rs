@@ -1,25 +1,85 @@
 //! The in-memory store: a priority queue and a map, for tests and for
-//! embedding without persistence.
+//! embedding without persistence. Each job's spec and info are kept as
+//! compact JSON (`packed`), its events within [`MEMORY_STORE_EVENT_BYTES`].
 
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
 
+use super::packed::{pack, unpack};
 use super::{Claim, ClaimOptions, JobRecord, JobRow, JobStore, Requeue};
 use crate::error::Result;
-use crate::events::EventRecord;
+use crate::events::{approx_size, EventRecord};
 use crate::state::{JobInfo, JobState};
 use crate::util::now_ms;
+
+/// The events a [`MemoryStore`] keeps per job, in bytes (counted like the
+/// manager's `event_buffer_bytes`): past it, the oldest are dropped.
+pub const MEMORY_STORE_EVENT_BYTES: usize = 2 << 20;
 
 #[derive(Debug)]
 struct Entry {
     seq: u64,
-    record: JobRecord,
     lease: u64,
     run_at: u64,
     locked_by: Option<String>,
+    /// Copies of the info's fields that the queue reads.
+    state: JobState,
+    priority: i32,
+    finished_at: Option<u64>,
+    /// The spec's memory and CPU caps, and what it depends on.
+    caps: (u64, f64),
+    depends_on: Vec<String>,
+    max_attempts: u32,
+    info: Box<str>,
+    spec: Box<str>,
+    events: VecDeque<EventRecord>,
+    event_bytes: usize,
+}
+
+impl Entry {
+    fn info(&self) -> JobInfo {
+        unpack(&self.info)
+    }
+
+    fn set_info(&mut self, info: &JobInfo) {
+        self.state = info.state;
+        self.priority = info.priority;
+        self.finished_at = info.finished_at;
+        self.info = pack(info);
+    }
+
+    fn record(&self) -> JobRecord {
+        JobRecord {
+            info: self.info(),
+            spec: unpack(&self.spec),
+        }
+    }
+
+    /// Appends the events after the last one held, then drops the oldest
+    /// past [`MEMORY_STORE_EVENT_BYTES`].
+    fn add_events(&mut self, events: &[EventRecord]) {
+        let last = self.events.back().map(|r| r.seq).unwrap_or(0);
+        let new = events.iter().filter(|r| r.seq > last);
+        if self.events.is_empty() {
+            // Most jobs have a few events: no room for more than they need.
+            self.events.reserve_exact(new.clone().count());
+        }
+        for r in new {
+            self.event_bytes += approx_size(r);
+            self.events.push_back(r.clone());
+            while self.event_bytes > MEMORY_STORE_EVENT_BYTES && self.events.len() > 1 {
+                let old = self.events.pop_front().expect("not empty");
+                self.event_bytes -= approx_size(&old);
+            }
+        }
+    }
+
+    fn queue_key(&self, id: &str) -> (Reverse<i32>, u64, String) {
+        (Reverse(self.priority), self.seq, id.to_string())
+    }
 }
 
 #[derive(Debug, Default)]
@@ -27,7 +87,8 @@ struct Inner {
     jobs: HashMap<String, Entry>,
     /// (priority desc, submission order, id) of queued jobs.
     queue: BTreeSet<(Reverse<i32>, u64, String)>,
-    events: HashMap<String, Vec<EventRecord>>,
+    /// Events stored before their job's row (the manager writes `queued` first).
+    early_events: HashMap<String, Vec<EventRecord>>,
     seq: u64,
 }
 
@@ -46,13 +107,13 @@ impl MemoryStore {
 
 fn row(e: &Entry) -> JobRow {
     JobRow {
-        record: e.record.clone(),
+        record: e.record(),
         lease: e.lease,
         locked_by: e.locked_by.clone(),
         lease_expires_at: None,
         deadline_at: None,
         cancel_requested_at: None,
-        max_attempts: e.record.spec.max_attempts,
+        max_attempts: e.max_attempts,
     }
 }
 
@@ -66,13 +127,30 @@ impl JobStore for MemoryStore {
             g.queue
                 .insert((Reverse(record.info.priority), seq, record.info.id.clone()));
         }
-        let entry = Entry {
+        let spec = &record.spec;
+        let mut entry = Entry {
             seq,
-            record: record.clone(),
             lease: 0,
             run_at: 0,
             locked_by: None,
+            state: record.info.state,
+            priority: 0,
+            finished_at: None,
+            caps: (
+                spec.limits.memory.unwrap_or(0),
+                spec.limits.cpus.unwrap_or(0.0),
+            ),
+            depends_on: spec.depends_on.clone(),
+            max_attempts: spec.max_attempts,
+            info: Box::default(),
+            spec: pack(spec),
+            events: VecDeque::new(),
+            event_bytes: 0,
         };
+        entry.set_info(&record.info);
+        if let Some(evs) = g.early_events.remove(&record.info.id) {
+            entry.add_events(&evs);
+        }
         g.jobs.insert(record.info.id.clone(), entry);
         Ok(())
     }
@@ -89,19 +167,13 @@ impl JobStore for MemoryStore {
     async fn claim_with(&self, node: &str, n: usize, opts: &ClaimOptions) -> Result<Vec<Claim>> {
         let mut g = self.inner.lock().unwrap();
         let now = now_ms();
-        let caps = |e: &Entry| {
-            (
-                e.record.spec.limits.memory.unwrap_or(0),
-                e.record.spec.limits.cpus.unwrap_or(0.0),
-            )
-        };
         // How many jobs run now, and what they hold.
         let (running, held) = g
             .jobs
             .values()
-            .filter(|e| e.record.info.state == JobState::Running)
+            .filter(|e| e.state == JobState::Running)
             .fold((0usize, (0u64, 0f64)), |(k, (m, c)), e| {
-                let (m2, c2) = caps(e);
+                let (m2, c2) = e.caps;
                 (k + 1, (m.saturating_add(m2), c + c2))
             });
         let n = match opts.max_running {
@@ -116,15 +188,15 @@ impl JobStore for MemoryStore {
             }
             let e = &g.jobs[&key.2];
             let ready = e.run_at <= now
-                && e.record.spec.depends_on.iter().all(|d| {
+                && e.depends_on.iter().all(|d| {
                     g.jobs
                         .get(d)
-                        .map(|x| x.record.info.state == JobState::Succeeded)
+                        .map(|x| x.state == JobState::Succeeded)
                         .unwrap_or(false)
                 });
             if ready {
                 picked.push(key.clone());
-                want.push(caps(e));
+                want.push(e.caps);
             }
         }
         picked.truncate(opts.fitting(held, &want));
@@ -134,11 +206,13 @@ impl JobStore for MemoryStore {
             let e = g.jobs.get_mut(&key.2).expect("queued job is stored");
             e.lease += 1;
             e.locked_by = Some(node.to_string());
-            e.record.info.state = JobState::Running;
-            e.record.info.attempt += 1;
-            e.record.info.started_at = Some(now);
+            let mut record = e.record();
+            record.info.state = JobState::Running;
+            record.info.attempt += 1;
+            record.info.started_at = Some(now);
+            e.set_info(&record.info);
             claims.push(Claim {
-                record: e.record.clone(),
+                record,
                 lease: e.lease,
             });
         }
@@ -148,8 +222,8 @@ impl JobStore for MemoryStore {
     async fn update(&self, info: &JobInfo, lease: u64) -> Result<()> {
         let mut g = self.inner.lock().unwrap();
         if let Some(e) = g.jobs.get_mut(&info.id) {
-            if e.lease == lease && !e.record.info.state.is_final() {
-                e.record.info = info.clone();
+            if e.lease == lease && !e.state.is_final() {
+                e.set_info(info);
             }
         }
         Ok(())
@@ -158,8 +232,8 @@ impl JobStore for MemoryStore {
     async fn finish(&self, info: &JobInfo, lease: u64) -> Result<bool> {
         let mut g = self.inner.lock().unwrap();
         match g.jobs.get_mut(&info.id) {
-            Some(e) if e.lease == lease && e.record.info.state == JobState::Running => {
-                e.record.info = info.clone();
+            Some(e) if e.lease == lease && e.state == JobState::Running => {
+                e.set_info(info);
                 e.locked_by = None;
                 Ok(true)
             }
@@ -170,14 +244,16 @@ impl JobStore for MemoryStore {
     async fn requeue(&self, id: &str, lease: u64, req: &Requeue) -> Result<bool> {
         let mut g = self.inner.lock().unwrap();
         let key = match g.jobs.get_mut(id) {
-            Some(e) if e.lease == lease && e.record.info.state == JobState::Running => {
-                e.record.info.state = JobState::Queued;
+            Some(e) if e.lease == lease && e.state == JobState::Running => {
+                let mut info = e.info();
+                info.state = JobState::Queued;
                 if !req.count_attempt {
-                    e.record.info.attempt = e.record.info.attempt.saturating_sub(1);
+                    info.attempt = info.attempt.saturating_sub(1);
                 }
+                e.set_info(&info);
                 e.run_at = req.run_at_ms;
                 e.locked_by = None;
-                (Reverse(e.record.info.priority), e.seq, id.to_string())
+                e.queue_key(id)
             }
             _ => return Ok(false),
         };
@@ -190,26 +266,22 @@ impl JobStore for MemoryStore {
         let Some(e) = g.jobs.get(id) else {
             return Ok(None);
         };
-        if e.record.info.state != JobState::Queued {
+        if e.state != JobState::Queued {
             return Ok(None);
         }
-        let key = (Reverse(e.record.info.priority), e.seq, id.to_string());
+        let key = e.queue_key(id);
         g.queue.remove(&key);
         let e = g.jobs.get_mut(id).unwrap();
-        e.record.info.state = state;
-        e.record.info.error = Some(reason.to_string());
-        e.record.info.finished_at = Some(now_ms());
-        Ok(Some(e.record.info.clone()))
+        let mut info = e.info();
+        info.state = state;
+        info.error = Some(reason.to_string());
+        info.finished_at = Some(now_ms());
+        e.set_info(&info);
+        Ok(Some(info))
     }
 
     async fn get(&self, id: &str) -> Result<Option<JobRecord>> {
-        Ok(self
-            .inner
-            .lock()
-            .unwrap()
-            .jobs
-            .get(id)
-            .map(|e| e.record.clone()))
+        Ok(self.inner.lock().unwrap().jobs.get(id).map(Entry::record))
     }
 
     async fn rows(&self, ids: &[String]) -> Result<Vec<JobRow>> {
@@ -223,11 +295,7 @@ impl JobStore for MemoryStore {
 
     async fn list(&self) -> Result<Vec<JobInfo>> {
         let g = self.inner.lock().unwrap();
-        let mut v: Vec<(u64, JobInfo)> = g
-            .jobs
-            .values()
-            .map(|e| (e.seq, e.record.info.clone()))
-            .collect();
+        let mut v: Vec<(u64, JobInfo)> = g.jobs.values().map(|e| (e.seq, e.info())).collect();
         v.sort_by_key(|(s, _)| *s);
         Ok(v.into_iter().map(|(_, i)| i).collect())
     }
@@ -236,7 +304,7 @@ impl JobStore for MemoryStore {
         let g = self.inner.lock().unwrap();
         Ok(g.queue
             .iter()
-            .filter(|k| g.jobs[&k.2].record.spec.depends_on.iter().any(|d| d == id))
+            .filter(|k| g.jobs[&k.2].depends_on.iter().any(|d| d == id))
             .map(|k| k.2.clone())
             .collect())
     }
@@ -254,17 +322,28 @@ impl JobStore for MemoryStore {
 
     async fn append_events(&self, id: &str, events: &[EventRecord]) -> Result<()> {
         let mut g = self.inner.lock().unwrap();
-        let list = g.events.entry(id.to_string()).or_default();
-        let last = list.last().map(|r| r.seq).unwrap_or(0);
-        list.extend(events.iter().filter(|r| r.seq > last).cloned());
+        match g.jobs.get_mut(id) {
+            Some(e) => e.add_events(events),
+            None => g
+                .early_events
+                .entry(id.to_string())
+                .or_default()
+                .extend_from_slice(events),
+        }
         Ok(())
     }
 
     async fn events(&self, id: &str, after_seq: u64) -> Result<Vec<EventRecord>> {
         let g = self.inner.lock().unwrap();
-        Ok(g.events
+        Ok(g.jobs
             .get(id)
-            .map(|l| l.iter().filter(|r| r.seq > after_seq).cloned().collect())
+            .map(|e| {
+                e.events
+                    .iter()
+                    .filter(|r| r.seq > after_seq)
+                    .cloned()
+                    .collect()
+            })
             .unwrap_or_default())
     }
 
@@ -273,9 +352,8 @@ impl JobStore for MemoryStore {
         let mut v: Vec<JobInfo> = g
             .jobs
             .values()
-            .map(|e| &e.record.info)
-            .filter(|i| i.state.is_final() && i.finished_at.unwrap_or(0) < before_ms)
-            .cloned()
+            .filter(|e| e.state.is_final() && e.finished_at.unwrap_or(0) < before_ms)
+            .map(Entry::info)
             .collect();
         v.sort_by_key(|i| i.finished_at);
         v.truncate(limit);
@@ -286,16 +364,46 @@ impl JobStore for MemoryStore {
         let mut g = self.inner.lock().unwrap();
         let mut n = 0;
         for id in ids {
-            if g.jobs
-                .get(id)
-                .map(|e| e.record.info.state.is_final())
-                .unwrap_or(false)
-            {
+            if g.jobs.get(id).map(|e| e.state.is_final()).unwrap_or(false) {
                 g.jobs.remove(id);
-                g.events.remove(id);
                 n += 1;
             }
         }
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::JobEvent;
+    use crate::spec::JobSpec;
+
+    fn text(seq: u64, n: usize) -> EventRecord {
+        EventRecord {
+            seq,
+            at_ms: 0,
+            event: JobEvent::AssistantText {
+                text: "x".repeat(n),
+            },
+        }
+    }
+
+    #[tokio::test]
+    async fn events_are_kept_within_the_byte_bound_even_when_written_first() {
+        let store = MemoryStore::new();
+        let spec = JobSpec::from_prompt("x");
+        store.append_events("a", &[text(1, 10)]).await.unwrap();
+        let info = JobInfo::queued("a".into(), &spec, 0);
+        store.insert(&JobRecord { info, spec }).await.unwrap();
+        assert_eq!(store.events("a", 0).await.unwrap().len(), 1);
+        let big: Vec<_> = (2..=3000).map(|s| text(s, 4000)).collect();
+        store.append_events("a", &big).await.unwrap();
+        let kept = store.events("a", 0).await.unwrap();
+        let bytes: usize = kept.iter().map(approx_size).sum();
+        assert!(bytes <= MEMORY_STORE_EVENT_BYTES, "{bytes}");
+        assert!(kept.len() > 400, "{}", kept.len());
+        assert_eq!(kept.last().unwrap().seq, 3000);
+        assert_eq!(store.get("a").await.unwrap().unwrap().info.id, "a");
     }
 }

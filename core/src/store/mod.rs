@@ -18,6 +18,7 @@ use crate::spec::JobSpec;
 use crate::state::{JobInfo, JobState};
 
 mod memory;
+mod packed;
 #[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
@@ -26,7 +27,7 @@ mod sql;
 mod sqlite;
 mod url;
 
-pub use memory::MemoryStore;
+pub use memory::{MemoryStore, MEMORY_STORE_EVENT_BYTES};
 #[cfg(feature = "postgres")]
 pub use postgres::PgStore;
 #[cfg(feature = "sqlite")]

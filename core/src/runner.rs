@@ -213,7 +213,8 @@ pub(crate) async fn run(ctx: RunContext) -> JobInfo {
     let mut stop: Option<Stop> = None;
     let mut exit: Option<ExitStatus> = None;
     let mut stop_rx = shared.stop.subscribe();
-    let mut ticker = tokio::time::interval(cfg.monitor_interval);
+    // The first sample one interval in (an interval's first tick is at once).
+    let mut ticker = tokio::time::interval_at(started + cfg.monitor_interval, cfg.monitor_interval);
     let mut watch = PressureWatch::new(info.limits.memory);
     if let Some(r) = stop_rx.borrow_and_update().clone() {
         stop = Some(r.into());

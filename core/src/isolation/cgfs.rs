@@ -38,10 +38,31 @@ pub(crate) fn keyed(dir: &Path, file: &str, key: &str) -> Option<u64> {
     })
 }
 
+/// Several keys of one flat-keyed file, read once (0 for a missing key).
+pub(crate) fn keyed_many<const N: usize>(dir: &Path, file: &str, keys: [&str; N]) -> [u64; N] {
+    let mut out = [0; N];
+    let Ok(text) = fs::read_to_string(dir.join(file)) else {
+        return out;
+    };
+    for l in text.lines() {
+        let mut it = l.split_whitespace();
+        if let (Some(k), Some(v)) = (it.next(), it.next()) {
+            if let Some(i) = keys.iter().position(|key| *key == k) {
+                out[i] = v.parse().unwrap_or(0);
+            }
+        }
+    }
+    out
+}
+
 /// Refaults (anonymous + file) from `dir/memory.stat`.
 pub(crate) fn refaults(dir: &Path) -> u64 {
-    keyed(dir, "memory.stat", "workingset_refault_file").unwrap_or(0)
-        + keyed(dir, "memory.stat", "workingset_refault_anon").unwrap_or(0)
+    let [file, anon] = keyed_many(
+        dir,
+        "memory.stat",
+        ["workingset_refault_file", "workingset_refault_anon"],
+    );
+    file + anon
 }
 
 /// Writes then reads back, failing when the kernel kept something else.

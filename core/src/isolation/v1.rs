@@ -268,7 +268,10 @@ impl JobGroup for V1Group {
 
     fn stats(&self) -> ResourceStats {
         let mem = self.dir("memory");
-        let cpu = self.dir("cpu");
+        let [throttled_ns, nr_throttled] = self
+            .dir("cpu")
+            .map(|d| cgfs::keyed_many(d, "cpu.stat", ["throttled_time", "nr_throttled"]))
+            .unwrap_or_default();
         ResourceStats {
             peak_memory_bytes: mem
                 .map(|d| cgfs::read_u64(d, "memory.max_usage_in_bytes"))
@@ -277,13 +280,8 @@ impl JobGroup for V1Group {
                 .dir("cpuacct")
                 .map(|d| cgfs::read_u64(d, "cpuacct.usage") / 1000)
                 .unwrap_or(0),
-            cpu_throttled_usec: cpu
-                .and_then(|d| cgfs::keyed(d, "cpu.stat", "throttled_time"))
-                .unwrap_or(0)
-                / 1000,
-            nr_throttled: cpu
-                .and_then(|d| cgfs::keyed(d, "cpu.stat", "nr_throttled"))
-                .unwrap_or(0),
+            cpu_throttled_usec: throttled_ns / 1000,
+            nr_throttled,
             peak_processes: 0,
             memory_cap_hits: self.cap_hits(),
             memory_refaults: mem.map(cgfs::refaults).unwrap_or(0),

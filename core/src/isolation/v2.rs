@@ -278,11 +278,13 @@ impl JobGroup for V2Group {
 
     fn stats(&self) -> ResourceStats {
         let d = &self.dir;
+        let [usage, throttled, nr_throttled] =
+            cgfs::keyed_many(d, "cpu.stat", ["usage_usec", "throttled_usec", "nr_throttled"]);
         ResourceStats {
             peak_memory_bytes: cgfs::read_u64(d, "memory.peak"),
-            cpu_usage_usec: cgfs::keyed(d, "cpu.stat", "usage_usec").unwrap_or(0),
-            cpu_throttled_usec: cgfs::keyed(d, "cpu.stat", "throttled_usec").unwrap_or(0),
-            nr_throttled: cgfs::keyed(d, "cpu.stat", "nr_throttled").unwrap_or(0),
+            cpu_usage_usec: usage,
+            cpu_throttled_usec: throttled,
+            nr_throttled,
             peak_processes: cgfs::read_u64(d, "pids.peak"),
             memory_cap_hits: cgfs::keyed(d, "memory.events", "max").unwrap_or(0),
             memory_refaults: cgfs::refaults(d),

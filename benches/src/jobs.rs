@@ -317,15 +317,19 @@ pub fn default_tmp() -> PathBuf {
     }
 }
 
-/// A fresh data dir under `default_tmp()`, removed on drop.
+/// Where the benchmarks' data dirs go: `$BENCH_TMP`, else `default_tmp()`.
+pub fn data_base() -> PathBuf {
+    std::env::var_os("BENCH_TMP")
+        .map(PathBuf::from)
+        .unwrap_or_else(default_tmp)
+}
+
+/// A fresh data dir under `data_base()`, removed on drop.
 pub struct TempDir(pub PathBuf);
 
 impl TempDir {
     pub fn new(tag: &str) -> TempDir {
-        let base = std::env::var_os("BENCH_TMP")
-            .map(PathBuf::from)
-            .unwrap_or_else(default_tmp);
-        let p = base.join(format!("claude-jobs-bench-{}-{tag}", std::process::id()));
+        let p = data_base().join(format!("claude-jobs-bench-{}-{tag}", std::process::id()));
         let _ = std::fs::remove_dir_all(&p);
         std::fs::create_dir_all(&p).expect("a temp dir");
         TempDir(p)

@@ -2,12 +2,15 @@
 //! [`claude_jobs::Job`].
 
 use claude_jobs::Job;
+use napi::bindgen_prelude::{Either, PromiseRaw};
+use napi::Env;
 use napi_derive::napi;
 use serde_json::Value;
 
 use crate::errors;
 use crate::events::NativeEventStream;
 use crate::info::job_info;
+use crate::now::now_or_promise;
 
 /// A handle to one job; every handle of the same id sees the same job.
 #[napi]
@@ -42,11 +45,15 @@ impl NativeJob {
         job_info(&self.job.info())
     }
 
-    /// Resolves with the final info once the job has ended (at once if it has).
-    #[napi(ts_return_type = "Promise<Record<string, unknown>>")]
-    pub async fn wait(&self) -> napi::Result<Value> {
+    /// The final info once the job has ended: at once if it has, else a
+    /// Promise of it (see `now.rs`).
+    #[napi(ts_return_type = "Record<string, unknown> | Promise<Record<string, unknown>>")]
+    pub fn wait<'env>(
+        &self,
+        env: &'env Env,
+    ) -> napi::Result<Either<Value, PromiseRaw<'env, Value>>> {
         let job = self.job.clone();
-        Ok(job_info(&job.wait().await))
+        now_or_promise(env, async move { Ok(job_info(&job.wait().await)) })
     }
 
     /// Cancels the job; `false` when it had already ended.

@@ -5,7 +5,8 @@
 //! [`manager::NativeJobManager`] wraps `JobManager`, [`job::NativeJob`] wraps
 //! `Job`, [`events::NativeEventStream`] wraps `EventStream`. Every async
 //! method runs on napi's tokio runtime and returns a Promise, so the JS event
-//! loop never blocks. Values cross as plain objects (camelCase keys, see
+//! loop never blocks; `submit`, `get` and `wait` return their value instead
+//! when it is there on the first poll (`now.rs`). Values cross as plain objects (camelCase keys, see
 //! `info.rs` and `events.rs`); errors cross as a JSON payload (`errors.rs`)
 //! that `index.js` turns into `ClaudeJobsError`s with `code`, `field`, `jobId`.
 //!
@@ -18,6 +19,7 @@ mod events;
 mod info;
 mod job;
 mod manager;
+mod now;
 mod options;
 mod registry;
 mod spec;

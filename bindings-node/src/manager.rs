@@ -8,6 +8,8 @@
 use std::time::Duration;
 
 use claude_jobs::{JobManager, JobState};
+use napi::bindgen_prelude::{Either, PromiseRaw};
+use napi::Env;
 use napi_derive::napi;
 use serde_json::{json, Value};
 use tokio::sync::watch;
@@ -15,6 +17,7 @@ use tokio::sync::watch;
 use crate::errors::{self, JsError};
 use crate::info::job_info;
 use crate::job::NativeJob;
+use crate::now::now_or_promise;
 
 type Started = Option<Result<JobManager, JsError>>;
 
@@ -89,24 +92,37 @@ impl NativeJobManager {
         m.metrics().await.map_err(errors::core)
     }
 
-    /// Validates and queues a job.
-    #[napi]
-    pub async fn submit(
+    /// Validates and queues a job: the job, or a Promise of it when the
+    /// store answers later (see `now.rs`).
+    #[napi(ts_return_type = "NativeJob | Promise<NativeJob>")]
+    pub fn submit<'env>(
         &self,
+        env: &'env Env,
         #[napi(ts_arg_type = "Record<string, unknown>")] spec: Value,
-    ) -> napi::Result<NativeJob> {
+    ) -> napi::Result<Either<NativeJob, PromiseRaw<'env, NativeJob>>> {
         let spec = crate::spec::job_spec(&spec)?;
-        let m = self.manager().await?;
-        let job = m.submit(spec).await.map_err(errors::core)?;
-        Ok(NativeJob::new(job))
+        let started = self.started.clone();
+        now_or_promise(env, async move {
+            let m = manager(started).await?;
+            let job = m.submit(spec).await.map_err(errors::core)?;
+            Ok(NativeJob::new(job))
+        })
     }
 
-    /// The job with this id; `JOB_NOT_FOUND` (with `jobId`) if unknown.
-    #[napi]
-    pub async fn get(&self, id: String) -> napi::Result<NativeJob> {
-        let m = self.manager().await?;
-        let job = m.get(&id).await.map_err(errors::core)?;
-        Ok(NativeJob::new(job))
+    /// The job with this id (or a Promise of it); `JOB_NOT_FOUND` (with
+    /// `jobId`) if unknown.
+    #[napi(ts_return_type = "NativeJob | Promise<NativeJob>")]
+    pub fn get<'env>(
+        &self,
+        env: &'env Env,
+        id: String,
+    ) -> napi::Result<Either<NativeJob, PromiseRaw<'env, NativeJob>>> {
+        let started = self.started.clone();
+        now_or_promise(env, async move {
+            let m = manager(started).await?;
+            let job = m.get(&id).await.map_err(errors::core)?;
+            Ok(NativeJob::new(job))
+        })
     }
 
     /// Every job known to the store, oldest first. Running jobs are shown as
@@ -152,15 +168,19 @@ impl NativeJobManager {
 impl NativeJobManager {
     /// The started manager, or the error that stopped it from starting.
     async fn manager(&self) -> napi::Result<JobManager> {
-        let mut rx = self.started.clone();
-        let started = rx
-            .wait_for(Option::is_some)
-            .await
-            .map_err(|_| napi::Error::from_reason("the manager's start-up task was lost"))?;
-        match started.as_ref() {
-            Some(Ok(m)) => Ok(m.clone()),
-            Some(Err(e)) => Err(e.clone().into_napi()),
-            None => unreachable!("wait_for returned an unset value"),
-        }
+        manager(self.started.clone()).await
+    }
+}
+
+/// The manager once `started` is set, or the error that stopped it from starting.
+async fn manager(mut started: watch::Receiver<Started>) -> napi::Result<JobManager> {
+    let started = started
+        .wait_for(Option::is_some)
+        .await
+        .map_err(|_| napi::Error::from_reason("the manager's start-up task was lost"))?;
+    match started.as_ref() {
+        Some(Ok(m)) => Ok(m.clone()),
+        Some(Err(e)) => Err(e.clone().into_napi()),
+        None => unreachable!("wait_for returned an unset value"),
     }
 }

@@ -142,6 +142,8 @@ export interface JobManagerOptions {
   perJobConfigDir?: boolean
   /** Events kept in memory per job for replay (default 10 000). */
   eventBuffer?: number
+  /** Bytes of events kept in memory per job for replay (default 2 MiB). */
+  eventBufferBytes?: number
   /** Extra instruction-template folders (`*.md`). */
   templatesDir?: string | string[]
   /** Make this process the child subreaper (default true). */

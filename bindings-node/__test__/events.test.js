@@ -99,3 +99,18 @@ test('breaking out of the loop early is fine', async () => {
   }
   assert.equal((await job.wait()).state, 'succeeded')
 })
+
+test('eventBufferBytes is an option, checked like the others', async () => {
+  assert.throws(
+    () => fakeManager({ eventBufferBytes: -1 }),
+    (e) => e.code === 'INVALID_SPEC' && e.field === 'eventBufferBytes',
+  )
+  // A log bounded to almost nothing keeps the newest event: `finished`.
+  const m = fakeManager({ eventBufferBytes: 1, storeUrl: 'memory' })
+  const job = await m.submit({ prompt: 'hello' })
+  const info = await job.wait()
+  assert.equal(info.state, 'succeeded')
+  const events = await collect(job.events())
+  assert.ok(events.length > 0)
+  assert.equal(events.at(-1).type, 'finished')
+})

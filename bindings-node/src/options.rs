@@ -76,6 +76,9 @@ pub(crate) fn manager_builder(value: Option<&Value>) -> Result<JobManagerBuilder
     if let Some(n) = f.integer("eventBuffer", 16, i64::MAX)? {
         b = b.event_buffer(n as usize);
     }
+    if let Some(n) = f.integer("eventBufferBytes", 0, i64::MAX)? {
+        b = b.event_buffer_bytes(n as usize);
+    }
     if let Some(yes) = f.boolean("childSubreaper")? {
         b = b.child_subreaper(yes);
     }

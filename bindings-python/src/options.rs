@@ -32,6 +32,7 @@ pub struct ManagerArgs<'a, 'py> {
     pub monitor_interval: Option<&'a Bound<'py, PyAny>>,
     pub per_job_config_dir: Option<&'a Bound<'py, PyAny>>,
     pub event_buffer: Option<&'a Bound<'py, PyAny>>,
+    pub event_buffer_bytes: Option<&'a Bound<'py, PyAny>>,
     pub poll_interval: Option<&'a Bound<'py, PyAny>>,
     pub child_subreaper: Option<&'a Bound<'py, PyAny>>,
     pub templates_dir: Option<&'a Bound<'py, PyAny>>,
@@ -90,6 +91,9 @@ impl ManagerArgs<'_, '_> {
         }
         if let Some(n) = int_arg::<usize>("event_buffer", self.event_buffer, "a number of events")? {
             b = b.event_buffer(n);
+        }
+        if let Some(n) = int_arg::<usize>("event_buffer_bytes", self.event_buffer_bytes, "a number of bytes")? {
+            b = b.event_buffer_bytes(n);
         }
         if let Some(yes) = bool_arg("child_subreaper", self.child_subreaper)? {
             b = b.child_subreaper(yes);

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 
 import pytest
 
 import claude_jobs
-from jobs_helpers import fake_env
+from jobs_helpers import fake_env, make_manager
 
 
 async def collect(stream: claude_jobs.EventStream) -> list[claude_jobs.JobEvent]:
@@ -109,3 +110,20 @@ async def test_abandoned_stream_is_harmless(manager: claude_jobs.JobManager) -> 
     assert await job.cancel()
     rest = await collect(stream)
     assert rest[-1].type == "finished" and rest[0].seq == 2
+
+
+@pytest.mark.asyncio
+async def test_event_buffer_bytes_is_an_option(fake_bin: Path, data_dir: Path) -> None:
+    with pytest.raises(claude_jobs.InvalidSpecError) as err:
+        make_manager(fake_bin, data_dir, event_buffer_bytes=-1)
+    assert err.value.field == "event_buffer_bytes"
+    # A log bounded to almost nothing keeps the newest event: `finished`.
+    m = make_manager(fake_bin, data_dir, event_buffer_bytes=1, store_url="memory")
+    try:
+        job = await m.submit(prompt="hello")
+        info = await job.wait()
+        assert info.state == "succeeded"
+        events = await collect(job.events())
+        assert events and events[-1].type == "finished"
+    finally:
+        await m.shutdown(drain_timeout=5)

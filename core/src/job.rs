@@ -54,20 +54,36 @@ impl JobShared {
     /// Records the final info, emits `finished`, closes the event log and
     /// wakes every waiter. Does nothing if the job already ended.
     pub(crate) fn finalize(&self, info: JobInfo) -> bool {
-        {
-            let mut cur = self.info.lock().unwrap();
-            if cur.state.is_final() && *self.done.borrow() {
-                return false;
-            }
-            *cur = info.clone();
+        let recorded = self.record_final(info);
+        if recorded {
+            self.wake_done();
         }
-        self.events.push(JobEvent::Finished {
+        recorded
+    }
+
+    /// The first half of [`finalize`](Self::finalize): the final info and
+    /// `finished` recorded, the log closed, waiters not woken yet (the
+    /// manager stores the events first, so that `wait()` returns a job
+    /// whose outcome and events are in the store). False if it already ended.
+    pub(crate) fn record_final(&self, info: JobInfo) -> bool {
+        let mut cur = self.info.lock().unwrap();
+        let ended = *self.done.borrow() || (cur.state.is_final() && self.events.ends_finished());
+        if ended {
+            return false;
+        }
+        let finished = JobEvent::Finished {
             state: info.state,
             error: info.error.clone(),
-        });
+        };
+        *cur = info;
+        self.events.push(finished);
         self.events.close();
-        self.done.send_replace(true);
         true
+    }
+
+    /// Wakes every `wait()`er (after [`record_final`](Self::record_final)).
+    pub(crate) fn wake_done(&self) {
+        self.done.send_replace(true);
     }
 }
 

@@ -411,3 +411,33 @@ async fn the_sqlite_store_returns_only_changed_rows_to_a_follower() {
     assert_eq!(ids(changed.clone()), [claimed[0].record.info.id.clone()]);
     assert_eq!(changed[0].record.info.state, JobState::Running);
 }
+
+/// When `wait()` returns, the outcome and every event (`finished` last) are
+/// in the store already: another process reading the file sees them all.
+#[tokio::test]
+async fn wait_returns_once_the_events_are_stored() {
+    let dir = data_dir();
+    let m = builder(dir.path())
+        .isolation(IsolationMode::Off)
+        .build()
+        .await
+        .unwrap();
+    let store = open_store(dir.path()).await;
+    for _ in 0..10 {
+        let job = m
+            .submit(claude_jobs::JobSpec::from_prompt("hello"))
+            .await
+            .unwrap();
+        let info = job.wait().await;
+        assert_eq!(info.state, JobState::Succeeded);
+        let stored = store.events(job.id(), 0).await.unwrap();
+        assert!(
+            matches!(stored.last().map(|r| &r.event), Some(JobEvent::Finished { .. })),
+            "stored events end with {:?}",
+            stored.last()
+        );
+        assert!(stored.iter().zip(1..).all(|(r, seq)| r.seq == seq), "no gap");
+        let row = store.get(job.id()).await.unwrap().unwrap();
+        assert_eq!(row.info.state, JobState::Succeeded);
+    }
+}

@@ -245,6 +245,7 @@ class JobManager:
         monitor_interval: Optional[DurationLike] = None,
         per_job_config_dir: Optional[bool] = None,
         event_buffer: Optional[int] = None,
+        event_buffer_bytes: Optional[int] = None,
         poll_interval: Optional[DurationLike] = None,
         child_subreaper: Optional[bool] = None,
         templates_dir: Union[StrPath, Sequence[StrPath], None] = None,

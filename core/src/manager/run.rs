@@ -205,8 +205,10 @@ impl ManagerInner {
             }
         }
         let state = info.state;
-        if shared.finalize(info) {
+        // Waiters wake once the events are stored too.
+        if shared.record_final(info) {
             self.flush_events(shared, persisted, None).await;
+            shared.wake_done();
         }
         self.changed.notify_waiters();
         if state != JobState::Succeeded {

@@ -103,6 +103,10 @@ impl Drop for Node {
             self.signal(libc::SIGCONT);
             self.kill9();
         }
+        // Kept for a failing test (its log is there), removed otherwise.
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.ctl);
+        }
     }
 }
 

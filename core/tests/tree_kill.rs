@@ -108,7 +108,13 @@ async fn cancel_stops_a_job_that_keeps_forking() {
     }
     let dir = data_dir();
     let script = dir.path().join("forker.sh");
-    std::fs::write(&script, "#!/bin/sh\ntrap '' TERM\nwhile :; do sleep 600 & done\n").unwrap();
+    // Paced (~100 sleepers a second) so the pids cap is not reached (a
+    // failed fork ends the shell) before the cancel.
+    std::fs::write(
+        &script,
+        "#!/bin/sh\ntrap '' TERM\nwhile :; do sleep 600 & sleep 0.01; done\n",
+    )
+    .unwrap();
     std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let m = builder(dir.path())
         .claude_bin(&script)
@@ -120,7 +126,7 @@ async fn cancel_stops_a_job_that_keeps_forking() {
     let spec = JobSpec::builder()
         .prompt("fork")
         .env("TEST_MARKER", &marker)
-        .pids(200)
+        .pids(2000)
         .build()
         .unwrap();
     let job = m.submit(spec).await.unwrap();

@@ -8,7 +8,7 @@ use crate::errors::CoreResult;
 use crate::events::EventStream;
 use crate::info::JobInfo;
 use crate::process_local::ProcessLocal;
-use crate::runtime::future_into_py;
+use crate::runtime::{eager_future_into_py, future_into_py};
 
 /// A handle to one job. Any number of handles may refer to the same job;
 /// they compare equal by id.
@@ -64,7 +64,7 @@ impl Job {
     /// of tasks may wait. Cancelling the await does not cancel the job.
     fn wait<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let job = self.core()?.clone();
-        future_into_py(py, async move { Ok(JobInfo::from(job.wait().await)) })
+        eager_future_into_py(py, async move { Ok(JobInfo::from(job.wait().await)) })
     }
 
     /// `await job.cancel()`: a queued job ends `cancelled` at once; a running

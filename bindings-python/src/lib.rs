@@ -17,6 +17,8 @@
 //!
 //! Async methods return asyncio futures (`pyo3_async_runtimes`); the Rust
 //! side runs on tokio without the GIL, so the event loop never blocks.
+//! `submit`, `get` and `wait` are polled once on the calling thread first
+//! and come back already done when they can (`runtime::eager_future_into_py`).
 
 use pyo3::prelude::*;
 

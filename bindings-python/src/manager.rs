@@ -11,7 +11,7 @@ use crate::info::JobInfo;
 use crate::job::Job;
 use crate::options::ManagerArgs;
 use crate::process_local::ProcessLocal;
-use crate::runtime::{block_on, future_into_py};
+use crate::runtime::{block_on, eager_future_into_py, future_into_py};
 use crate::spec::SpecArgs;
 
 /// Default `drain_timeout` of `shutdown()` and of `async with`, in seconds.
@@ -240,7 +240,7 @@ impl JobManager {
             max_attempts,
         }
         .to_spec()?;
-        future_into_py(py, async move { Ok(CoreResult(manager.submit(spec).await.map(Job::new))) })
+        eager_future_into_py(py, async move { Ok(CoreResult(manager.submit(spec).await.map(Job::new))) })
     }
 
     /// `await manager.get(id)`: the job with this id (queued, running or
@@ -248,7 +248,7 @@ impl JobManager {
     /// Raises `JobNotFoundError` (also a `KeyError`) with `job_id` set.
     fn get<'py>(&self, py: Python<'py>, id: String) -> PyResult<Bound<'py, PyAny>> {
         let manager = self.core()?.clone();
-        future_into_py(py, async move { Ok(CoreResult(manager.get(&id).await.map(Job::new))) })
+        eager_future_into_py(py, async move { Ok(CoreResult(manager.get(&id).await.map(Job::new))) })
     }
 
     /// `await manager.list()`: every job known to the store, oldest first,

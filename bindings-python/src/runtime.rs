@@ -21,8 +21,11 @@ use std::pin::Pin;
 use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use std::sync::Once;
+use std::task::{Context, Poll, Waker};
 
 use pyo3::conversion::IntoPyObject;
+use pyo3::intern;
+use pyo3::IntoPyObjectExt;
 use pyo3::prelude::*;
 use pyo3_async_runtimes::generic::{ContextExt, JoinError, Runtime as GenericRuntime};
 use pyo3_async_runtimes::TaskLocals;
@@ -177,4 +180,48 @@ where
     T: for<'py> IntoPyObject<'py> + Send + 'static,
 {
     pyo3_async_runtimes::generic::future_into_py::<ForkSafeRuntime, _, T>(py, fut)
+}
+
+/// [`future_into_py`] for the calls that are often done at once (a submit
+/// to the memory store, the wait of a finished job): `fut` is polled once
+/// here first, in the runtime's context, and when it is ready the asyncio
+/// future comes back already done. That skips the round trip a pending one
+/// takes (two tokio tasks, a blocking thread for the GIL, then
+/// `call_soon_threadsafe` waking the event loop). Only for futures that do
+/// no blocking work before their first await point: the first poll runs on
+/// the event loop's thread, with the GIL held.
+pub fn eager_future_into_py<F, T>(py: Python<'_>, fut: F) -> PyResult<Bound<'_, PyAny>>
+where
+    F: Future<Output = PyResult<T>> + Send + 'static,
+    T: for<'py> IntoPyObject<'py> + Send + 'static,
+{
+    let event_loop = pyo3_async_runtimes::get_running_loop(py)?;
+    let mut fut = Box::pin(fut);
+    let first = {
+        let _context = runtime().enter();
+        fut.as_mut().poll(&mut Context::from_waker(Waker::noop()))
+    };
+    match first {
+        Poll::Ready(result) => done_future(&event_loop, result.and_then(|v| v.into_py_any(py))),
+        Poll::Pending => {
+            let locals = TaskLocals::new(event_loop).copy_context(py)?;
+            pyo3_async_runtimes::generic::future_into_py_with_locals::<ForkSafeRuntime, _, T>(
+                py, locals, fut,
+            )
+        }
+    }
+}
+
+/// A future of `event_loop` that is already done: `result`, or its exception.
+fn done_future<'py>(
+    event_loop: &Bound<'py, PyAny>,
+    result: PyResult<Py<PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = event_loop.py();
+    let fut = event_loop.call_method0(intern!(py, "create_future"))?;
+    match result {
+        Ok(v) => fut.call_method1(intern!(py, "set_result"), (v,))?,
+        Err(e) => fut.call_method1(intern!(py, "set_exception"), (e.into_value(py),))?,
+    };
+    Ok(fut)
 }

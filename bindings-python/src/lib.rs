@@ -76,6 +76,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<info::ResourceLimits>()?;
     m.add_function(wrap_pyfunction!(parse_size, m)?)?;
     m.add_function(wrap_pyfunction!(parse_duration, m)?)?;
+    m.add_function(wrap_pyfunction!(runtime::drain_at_exit, m)?)?;
     m.add("JOB_STATES", JOB_STATES.to_vec())?;
     m.add("FINAL_STATES", JOB_STATES[2..].to_vec())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

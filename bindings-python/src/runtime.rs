@@ -19,7 +19,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::ptr;
-use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 use std::sync::Once;
 use std::task::{Context, Poll, Waker};
 
@@ -38,6 +38,44 @@ static RUNTIME: AtomicPtr<Runtime> = AtomicPtr::new(ptr::null_mut());
 /// vanished) thread held it in the parent.
 static BUILDING: AtomicBool = AtomicBool::new(false);
 static ATFORK: Once = Once::new();
+/// Tasks spawned through [`ForkSafeRuntime`] that have not ended: each may
+/// take the GIL once more (to complete its asyncio future).
+static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts a task in [`IN_FLIGHT`] until dropped.
+struct InFlight;
+
+impl InFlight {
+    fn new() -> InFlight {
+        IN_FLIGHT.fetch_add(1, Ordering::SeqCst);
+        InFlight
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Waits, with the GIL released, up to `timeout_s` seconds for the tasks the
+/// binding spawned to end. Registered with `atexit` at import: a task that
+/// took the GIL while the interpreter finalizes is ended by CPython in the
+/// middle of the call, and the objects it then dropped crashed the process
+/// (SIGSEGV after the script's last line). Returns at once when none runs.
+#[pyfunction]
+#[pyo3(name = "_drain_at_exit")]
+pub fn drain_at_exit(py: Python<'_>, timeout_s: f64) {
+    if IN_FLIGHT.load(Ordering::SeqCst) == 0 {
+        return;
+    }
+    let end = std::time::Instant::now() + std::time::Duration::from_secs_f64(timeout_s.max(0.0));
+    py.detach(|| {
+        while IN_FLIGHT.load(Ordering::SeqCst) > 0 && std::time::Instant::now() < end {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    });
+}
 
 /// The runtime of this process, built on first use (and again after fork).
 pub fn runtime() -> &'static Runtime {
@@ -84,6 +122,7 @@ impl Drop for Unlock {
 extern "C" fn after_fork_in_child() {
     RUNTIME.store(ptr::null_mut(), Ordering::SeqCst);
     BUILDING.store(false, Ordering::SeqCst);
+    IN_FLIGHT.store(0, Ordering::SeqCst);
 }
 
 /// Registers the fork handler once per process (called at import).
@@ -139,7 +178,11 @@ impl GenericRuntime for ForkSafeRuntime {
     where
         F: Future<Output = ()> + Send + 'static,
     {
-        let handle = runtime().spawn(fut);
+        let guard = InFlight::new();
+        let handle = runtime().spawn(async move {
+            let _guard = guard;
+            fut.await
+        });
         Box::pin(async move { handle.await.map_err(TaskJoinError) })
     }
 
@@ -147,7 +190,11 @@ impl GenericRuntime for ForkSafeRuntime {
     where
         F: FnOnce() + Send + 'static,
     {
-        let handle = runtime().spawn_blocking(f);
+        let guard = InFlight::new();
+        let handle = runtime().spawn_blocking(move || {
+            let _guard = guard;
+            f()
+        });
         Box::pin(async move { handle.await.map_err(TaskJoinError) })
     }
 }

@@ -28,6 +28,8 @@ Fork safety: the native runtime is rebuilt in a child after ``fork()``
 
 from __future__ import annotations
 
+import atexit
+
 from .aliases import (
     DurationLike,
     IsolationKindName,
@@ -49,6 +51,7 @@ from .errors import (
     TemplateError,
 )
 from ._native import (
+    _drain_at_exit,
     FINAL_STATES,
     JOB_STATES,
     EventStream,
@@ -63,6 +66,9 @@ from ._native import (
     parse_duration,
     parse_size,
 )
+
+# The binding's tasks end before the interpreter finalizes (see _drain_at_exit).
+atexit.register(_drain_at_exit, 1.0)
 
 __all__ = [
     "JobManager",

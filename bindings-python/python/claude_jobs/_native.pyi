@@ -28,6 +28,9 @@ JOB_STATES: list[str]
 #: The final states (all but queued and running).
 FINAL_STATES: list[str]
 
+def _drain_at_exit(timeout_s: float) -> None:
+    """Waits up to `timeout_s` for the binding's tasks to end (run at exit)."""
+
 def parse_size(text: str) -> int:
     """``"512M"`` → bytes. Raises ``InvalidSpecError``."""
 

@@ -123,14 +123,31 @@ extern "C" fn after_fork_in_child() {
     RUNTIME.store(ptr::null_mut(), Ordering::SeqCst);
     BUILDING.store(false, Ordering::SeqCst);
     IN_FLIGHT.store(0, Ordering::SeqCst);
+    claude_jobs::store::fork_gate::reset_in_child();
 }
 
-/// Registers the fork handler once per process (called at import).
+/// Before `fork()`: SQLite store operations of every manager in the process
+/// finish and new ones wait (see `claude_jobs::store::fork_gate`), so the
+/// child never inherits one of SQLite's locks held mid-call.
+extern "C" fn before_fork() {
+    claude_jobs::store::fork_gate::pause(std::time::Duration::from_secs(2));
+}
+
+extern "C" fn after_fork_in_parent() {
+    claude_jobs::store::fork_gate::resume();
+}
+
+/// Registers the fork handlers once per process (called at import).
 pub fn install_fork_handler() {
     ATFORK.call_once(|| {
-        // SAFETY: the handler only performs atomic stores.
+        // SAFETY: the child handler only performs atomic stores; the prepare
+        // and parent handlers run in the forking thread as ordinary code.
         unsafe {
-            libc::pthread_atfork(None, None, Some(after_fork_in_child));
+            libc::pthread_atfork(
+                Some(before_fork),
+                Some(after_fork_in_parent),
+                Some(after_fork_in_child),
+            );
         }
     });
 }

@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import multiprocessing.queues
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +45,7 @@ async def _shutdown(manager: claude_jobs.JobManager) -> None:
     await manager.shutdown()
 
 
-def test_child_after_fork_runs_jobs(fake_bin: Path, tmp_path: Path) -> None:
+def scenario(fake_bin: Path, tmp_path: Path) -> None:
     parent = make_manager(fake_bin, tmp_path / "parent")
     # The parent's runtime is busy before the fork (threads, a finished job).
     assert run_one(parent, "before fork") == ("succeeded", "echo: before fork")
@@ -65,3 +67,22 @@ def test_child_after_fork_runs_jobs(fake_bin: Path, tmp_path: Path) -> None:
     # The parent is unaffected.
     assert run_one(parent, "after fork") == ("succeeded", "echo: after fork")
     asyncio.run(_shutdown(parent))
+    print("fork scenario ok", flush=True)
+
+
+def test_child_after_fork_runs_jobs(fake_bin: Path, tmp_path: Path) -> None:
+    # In a fresh interpreter: the managers of the other tests in this process
+    # (closed or dropped at any moment, closing SQLite connections on their
+    # threads) must not be what forks with SQLite's global locks held.
+    here = Path(__file__).parent
+    code = (
+        "import sys; from pathlib import Path; sys.path.insert(0, sys.argv[1]); "
+        "import test_fork; test_fork.scenario(Path(sys.argv[2]), Path(sys.argv[3]))"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code, str(here), str(fake_bin), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=200,
+    )
+    assert r.returncode == 0 and "fork scenario ok" in r.stdout, (r.returncode, r.stdout, r.stderr[-3000:])

@@ -72,6 +72,9 @@ pub(crate) struct ManagerInner {
     wake: Arc<Notify>,
     changed: Notify,
     running: AtomicUsize,
+    /// The last claim took fewer jobs than there were free slots: nothing
+    /// was ready to run then.
+    queue_drained: AtomicBool,
     max_concurrent: usize,
     budgets: budget::Budgets,
     shutting_down: AtomicBool,
@@ -164,6 +167,7 @@ impl JobManager {
             wake: Arc::new(Notify::new()),
             changed: Notify::new(),
             running: AtomicUsize::new(0),
+            queue_drained: AtomicBool::new(false),
             max_concurrent: max,
             budgets,
             shutting_down: AtomicBool::new(false),
@@ -631,6 +635,7 @@ async fn admission_loop(weak: Weak<ManagerInner>, wake: Arc<Notify>) {
                 match inner.store.claim_with(&inner.node_id, free, &opts).await {
                     Ok(claims) => {
                         inner.health.ok(&inner.store_name);
+                        inner.queue_drained.store(claims.len() < free, Ordering::SeqCst);
                         for c in claims {
                             inner.start(c);
                         }

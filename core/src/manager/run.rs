@@ -53,11 +53,16 @@ impl ManagerInner {
         ));
     }
 
-    /// Wakes the admission loop for the freed slot. With a store that other
-    /// processes use too, after a short random delay, so that the process
-    /// that just finished a job does not always win the next one.
+    /// Wakes the admission loop for the freed slot: at once while jobs wait
+    /// for slots. With a store that other processes use too, or when the
+    /// last claim found nothing ready (the jobs that depend on this one are
+    /// claimed a moment later), after a short random delay: the process that
+    /// just finished a job does not always win the next one, and a durable
+    /// store is not written at the very moment a job's waiters wake (a
+    /// Python service that forks then would copy SQLite's locks mid-write).
     fn wake_after_finish(&self) {
-        if !self.store.shared_with_others() {
+        let drained = self.queue_drained.load(Ordering::SeqCst);
+        if !self.store.is_durable() || (!drained && !self.store.shared_with_others()) {
             return self.wake.notify_one();
         }
         let max = (self.cfg.poll_interval / 2).min(Duration::from_millis(250));

@@ -63,6 +63,7 @@ impl SqliteStore {
     /// migrations it lacks. Do not put it on a network file system: WAL
     /// needs shared memory on one host.
     pub async fn open(path: &Path) -> Result<SqliteStore> {
+        let _gate = super::fork_gate::enter().await;
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| open_err(path, e))?;
         }
@@ -161,6 +162,7 @@ impl JobStore for SqliteStore {
     }
 
     async fn insert_with_events(&self, record: &JobRecord, events: &[EventRecord]) -> Result<()> {
+        let _gate = super::fork_gate::enter().await;
         let info = &record.info;
         let spec_json = to_json(&record.spec)?;
         let info_json = to_json(info)?;
@@ -205,6 +207,7 @@ impl JobStore for SqliteStore {
     }
 
     async fn claim_with(&self, node: &str, n: usize, opts: &ClaimOptions) -> Result<Vec<Claim>> {
+        let _gate = super::fork_gate::enter().await;
         if n == 0 {
             return Ok(Vec::new());
         }
@@ -299,6 +302,7 @@ impl JobStore for SqliteStore {
     }
 
     async fn update(&self, info: &JobInfo, lease: u64) -> Result<()> {
+        let _gate = super::fork_gate::enter().await;
         let json = to_json(info)?;
         let mut w = self.writer.lock().await;
         let mut tx = w.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
@@ -324,6 +328,7 @@ impl JobStore for SqliteStore {
         lease: u64,
         only_if_expired: bool,
     ) -> Result<bool> {
+        let _gate = super::fork_gate::enter().await;
         let json = to_json(info)?;
         let now = now_ms() as i64;
         let mut w = self.writer.lock().await;
@@ -350,6 +355,7 @@ impl JobStore for SqliteStore {
     }
 
     async fn requeue(&self, id: &str, lease: u64, req: &Requeue) -> Result<bool> {
+        let _gate = super::fork_gate::enter().await;
         let now = now_ms() as i64;
         let error = serde_json::json!({ "at_ms": now, "error": req.error }).to_string();
         let mut w = self.writer.lock().await;
@@ -382,6 +388,7 @@ impl JobStore for SqliteStore {
         held: &[(String, u64)],
         ttl: Duration,
     ) -> Result<Vec<Held>> {
+        let _gate = super::fork_gate::enter().await;
         if held.is_empty() {
             return Ok(Vec::new());
         }
@@ -417,6 +424,7 @@ impl JobStore for SqliteStore {
     }
 
     async fn request_cancel(&self, id: &str) -> Result<bool> {
+        let _gate = super::fork_gate::enter().await;
         let mut w = self.writer.lock().await;
         let mut tx = w.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
         let n = sqlx::query(
@@ -433,6 +441,7 @@ impl JobStore for SqliteStore {
     }
 
     async fn end_queued(&self, id: &str, state: JobState, reason: &str) -> Result<Option<JobInfo>> {
+        let _gate = super::fork_gate::enter().await;
         let mut w = self.writer.lock().await;
         let mut tx = w.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
         let row = sqlx::query(&format!(
@@ -461,6 +470,7 @@ impl JobStore for SqliteStore {
     }
 
     async fn get(&self, id: &str) -> Result<Option<JobRecord>> {
+        let _gate = super::fork_gate::enter().await;
         let id = id.to_string();
         let rows = self
             .select_rows(&format!("SELECT {COLS} FROM cj_jobs WHERE id = ?"), |q| {
@@ -471,6 +481,7 @@ impl JobStore for SqliteStore {
     }
 
     async fn rows(&self, ids: &[String]) -> Result<Vec<JobRow>> {
+        let _gate = super::fork_gate::enter().await;
         let ids = json_ids(ids);
         self.select_rows(
             &format!("SELECT {COLS} FROM cj_jobs WHERE id IN (SELECT value FROM json_each(?))"),
@@ -480,6 +491,7 @@ impl JobStore for SqliteStore {
     }
 
     async fn rows_changed(&self, known: &[(String, Option<u32>)]) -> Result<Vec<JobRow>> {
+        let _gate = super::fork_gate::enter().await;
         let known = serde_json::to_string(known).map_err(|e| Error::Store(e.to_string()))?;
         self.select_rows(
             &format!(
@@ -494,6 +506,7 @@ impl JobStore for SqliteStore {
     }
 
     async fn list(&self) -> Result<Vec<JobInfo>> {
+        let _gate = super::fork_gate::enter().await;
         let rows = self
             .select_rows(&format!("SELECT {COLS} FROM cj_jobs ORDER BY rowid"), |q| q)
             .await?;
@@ -501,6 +514,7 @@ impl JobStore for SqliteStore {
     }
 
     async fn running(&self) -> Result<Vec<JobRow>> {
+        let _gate = super::fork_gate::enter().await;
         self.select_rows(
             &format!("SELECT {COLS} FROM cj_jobs WHERE state = 'running'"),
             |q| q,
@@ -509,6 +523,7 @@ impl JobStore for SqliteStore {
     }
 
     async fn queued_dependents(&self, id: &str) -> Result<Vec<String>> {
+        let _gate = super::fork_gate::enter().await;
         sqlx::query_scalar(
             "SELECT j.id FROM cj_jobs j JOIN cj_job_deps d ON d.job_id = j.id \
              WHERE d.dep_id = ? AND j.state = 'queued' ORDER BY j.rowid",
@@ -520,6 +535,7 @@ impl JobStore for SqliteStore {
     }
 
     async fn queued(&self) -> Result<Vec<String>> {
+        let _gate = super::fork_gate::enter().await;
         sqlx::query_scalar(
             "SELECT id FROM cj_jobs WHERE state = 'queued' ORDER BY priority DESC, run_at, rowid",
         )
@@ -529,6 +545,7 @@ impl JobStore for SqliteStore {
     }
 
     async fn append_events(&self, id: &str, events: &[EventRecord]) -> Result<()> {
+        let _gate = super::fork_gate::enter().await;
         if events.is_empty() {
             return Ok(());
         }
@@ -540,6 +557,7 @@ impl JobStore for SqliteStore {
     }
 
     async fn events(&self, id: &str, after_seq: u64) -> Result<Vec<EventRecord>> {
+        let _gate = super::fork_gate::enter().await;
         let rows = sqlx::query(
             "SELECT seq, at_ms, event FROM cj_events WHERE job_id = ? AND seq > ? ORDER BY seq",
         )
@@ -563,6 +581,7 @@ impl JobStore for SqliteStore {
     }
 
     async fn finished_before(&self, before_ms: u64, limit: usize) -> Result<Vec<JobInfo>> {
+        let _gate = super::fork_gate::enter().await;
         let rows = self
             .select_rows(
                 &format!(
@@ -576,6 +595,7 @@ impl JobStore for SqliteStore {
     }
 
     async fn delete(&self, ids: &[String]) -> Result<u64> {
+        let _gate = super::fork_gate::enter().await;
         if ids.is_empty() {
             return Ok(0);
         }

@@ -265,7 +265,6 @@ async fn a_frozen_nodes_late_result_is_rejected_and_its_process_killed() {
     );
     let a_pid = j2.info().pid.unwrap() as i32;
     assert!(alive(a_pid));
-    assert!(b.log().contains("stale") || b.log().is_empty() || true);
     j2.cancel().await.unwrap();
     assert_eq!(j2.wait().await.state, JobState::Cancelled);
     a.shutdown(Duration::from_secs(5)).await;

@@ -324,22 +324,28 @@ async fn a_second_manager_in_the_process_leaves_the_first_ones_jobs_alone() {
     first.shutdown(Duration::from_secs(5)).await;
 }
 
+/// A SQLite store in `dir` holding a queued job for each id.
+async fn store_with_queued_jobs(dir: &std::path::Path, ids: &[&str]) -> Arc<dyn JobStore> {
+    let store = open_store(dir).await;
+    let spec = claude_jobs::JobSpec::from_prompt("hi");
+    for id in ids {
+        let record = claude_jobs::store::JobRecord {
+            info: claude_jobs::JobInfo::queued(id.to_string(), &spec, 1),
+            spec: spec.clone(),
+        };
+        store.insert(&record).await.unwrap();
+    }
+    store
+}
+
 /// A finishing job wakes the next claim at once unless another process has
 /// jobs running from the same file (then after a random delay, to spread
 /// jobs): the SQLite store tells which from its last claim.
 #[tokio::test]
 async fn the_sqlite_store_knows_whether_other_processes_run_jobs() {
-    use claude_jobs::store::{ClaimOptions, JobRecord};
+    use claude_jobs::store::ClaimOptions;
     let dir = tempfile::tempdir().unwrap();
-    let store = open_store(dir.path()).await;
-    let spec = claude_jobs::JobSpec::from_prompt("hi");
-    for id in ["job-1", "job-2", "job-3"] {
-        let record = JobRecord {
-            info: claude_jobs::JobInfo::queued(id.into(), &spec, 1),
-            spec: spec.clone(),
-        };
-        store.insert(&record).await.unwrap();
-    }
+    let store = store_with_queued_jobs(dir.path(), &["job-1", "job-2", "job-3"]).await;
     let opts = ClaimOptions::new(Duration::from_secs(60));
     assert_eq!(store.claim_with("node-a", 1, &opts).await.unwrap().len(), 1);
     assert!(!store.shared_with_others(), "only node-a's claim so far");
@@ -380,17 +386,9 @@ async fn the_sqlite_store_keeps_every_event_of_a_long_append() {
 /// knows are left out by the store.
 #[tokio::test]
 async fn the_sqlite_store_returns_only_changed_rows_to_a_follower() {
-    use claude_jobs::store::{ClaimOptions, JobRecord};
+    use claude_jobs::store::ClaimOptions;
     let dir = tempfile::tempdir().unwrap();
-    let store = open_store(dir.path()).await;
-    let spec = claude_jobs::JobSpec::from_prompt("hi");
-    for id in ["job-1", "job-2", "job-3"] {
-        let record = JobRecord {
-            info: claude_jobs::JobInfo::queued(id.into(), &spec, 1),
-            spec: spec.clone(),
-        };
-        store.insert(&record).await.unwrap();
-    }
+    let store = store_with_queued_jobs(dir.path(), &["job-1", "job-2", "job-3"]).await;
     let known = |a: Option<u32>| -> Vec<(String, Option<u32>)> {
         ["job-1", "job-2", "job-3", "job-missing"]
             .iter()

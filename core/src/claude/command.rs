@@ -92,19 +92,25 @@ pub(crate) fn env(
 
 /// Finds `program` on `PATH` unless it contains a slash.
 pub fn resolve_program(program: &Path) -> Option<PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
-    let is_exec = |p: &Path| {
-        std::fs::metadata(p)
-            .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-            .unwrap_or(false)
-    };
     if program.components().count() > 1 || program.is_absolute() {
-        return is_exec(program).then(|| program.to_path_buf());
+        return is_executable(program).then(|| program.to_path_buf());
     }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
+    find_in_path(program, &std::env::var_os("PATH")?)
+}
+
+/// The first executable `dir/program` for the directories of `path` (a
+/// `PATH` value), as `execvp` looks a bare name up.
+pub(crate) fn find_in_path(program: &Path, path: &std::ffi::OsStr) -> Option<PathBuf> {
+    std::env::split_paths(path)
         .map(|d| d.join(program))
-        .find(|p| is_exec(p))
+        .find(|p| is_executable(p))
+}
+
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p)
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
 }
 
 #[cfg(test)]

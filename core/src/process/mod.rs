@@ -11,7 +11,6 @@ use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 pub(crate) use child::Child;
@@ -126,13 +125,7 @@ fn resolve_program(program: &Path, env: &BTreeMap<String, String>) -> io::Result
         .cloned()
         .or_else(|| std::env::var("PATH").ok())
         .unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(program))
-        .find(|p| {
-            p.metadata()
-                .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-                .unwrap_or(false)
-        })
+    crate::claude::command::find_in_path(program, OsStr::new(&path))
         .ok_or_else(|| io::Error::from_raw_os_error(libc::ENOENT))
 }
 

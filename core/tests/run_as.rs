@@ -26,7 +26,16 @@ async fn runs_as_nobody_inside_its_cgroup() {
     }
     let dir = data_dir();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let m = manager(dir.path(), IsolationMode::Required).await;
+    // A copy of the CLI the job's user can reach: the checkout may sit
+    // under a directory only root may enter (`mktemp -d` makes them 0700).
+    let cli = dir.path().join("fake-claude");
+    std::fs::copy(fake_claude(), &cli).unwrap();
+    let m = builder(dir.path())
+        .claude_bin(&cli)
+        .isolation(IsolationMode::Required)
+        .build()
+        .await
+        .unwrap();
     let spec = JobSpec::builder()
         .prompt("x")
         .env("FAKE_CLAUDE_SCENARIO", "slow")

@@ -135,6 +135,11 @@ impl ManagerInner {
             }
             stale
         });
+        // Claimed while the manager shuts down (after its sweep of the
+        // running jobs, or its stop cleared just above): stop at once.
+        if self.shutting_down.load(Ordering::SeqCst) {
+            shared.stop.send_replace(Some(StopReason::Shutdown));
+        }
         shared
     }
 

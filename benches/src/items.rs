@@ -122,12 +122,15 @@ pub(crate) fn item2(rep: &mut Report, summ: &BTreeMap<String, Result<Summ, Strin
 pub(crate) fn details_trivial(
     res: &BTreeMap<String, Vec<Result<BatchResult, String>>>,
     summ: &BTreeMap<String, Result<Summ, String>>,
+    cli: &str,
 ) -> String {
     if res.is_empty() {
         return String::new();
     }
-    let mut s = String::from(
+    let mut s = format!(
         "#### Items 1 and 2: trivial jobs\n\n\
+         The CLI of every trivial job (items 1, 2 and 5): {cli}: it reads the prompt to the end and prints three \
+         stream-json lines.\n\n\
          Each configuration runs in a fresh process: warm-up jobs, then the measured batch, submitted at once \
          and waited for. ms/job = wall time / jobs (so jobs/s = 1000 / ms/job); the median of the rounds is \
          reported, min and max beside it. CPU columns: the CPU time of the process running the jobs (the \
@@ -374,7 +377,7 @@ pub(crate) fn item5(rep: &mut Report, opts: &Opts, plan: &Plan) {
                 Command::new(interp)
                     .arg(script_dir.join("python_bench.py"))
                     .arg("--claude-bin")
-                    .arg(&opts.fake)
+                    .arg(opts.trivial_cli().0)
                     .arg("--data-dir")
                     .arg(&data)
                     .args(["--jobs", &jobs, "--warmup", &warmup]),
@@ -387,7 +390,7 @@ pub(crate) fn item5(rep: &mut Report, opts: &Opts, plan: &Plan) {
                     .arg(script_dir.join("node_bench.js"))
                     .args(["--pkg", pkg])
                     .arg("--claude-bin")
-                    .arg(&opts.fake)
+                    .arg(opts.trivial_cli().0)
                     .arg("--data-dir")
                     .arg(&data)
                     .args(["--jobs", &jobs, "--warmup", &warmup]),

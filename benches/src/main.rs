@@ -113,7 +113,7 @@ fn main() {
         Some("run") => suite::run(&args[2..]),
         _ => {
             eprintln!(
-                "usage: claude-jobs-bench run [--quick] [--rounds N] [--only 1,2,…] [--fake PATH] \
+                "usage: claude-jobs-bench run [--quick] [--rounds N] [--only 1,2,…] [--fake PATH] [--tiny PATH] \
                  [--prepared DIR] [--results PATH] [--no-write]\n\
                  (child processes: claude-jobs-bench child FAKE TASK-JSON)"
             );

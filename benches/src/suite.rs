@@ -20,6 +20,8 @@ pub(crate) struct Opts {
     pub(crate) rounds: Option<usize>,
     pub(crate) only: Option<Vec<u32>>,
     pub(crate) fake: PathBuf,
+    /// The tiny CLI of items 1, 2 and 5 (tiny-cli/tiny_cli.c, built by build.rs).
+    pub(crate) tiny: PathBuf,
     pub(crate) prepared: PathBuf,
     pub(crate) results: PathBuf,
     pub(crate) write: bool,
@@ -56,6 +58,7 @@ impl Opts {
             rounds: None,
             only: None,
             fake: bin_dir.join("fake-claude"),
+            tiny: PathBuf::from(env!("TINY_CLI")),
             prepared: repo.join("target/bench"),
             results: Path::new(env!("CARGO_MANIFEST_DIR")).join("RESULTS.md"),
             write: true,
@@ -79,13 +82,29 @@ impl Opts {
                     )
                 }
                 "--fake" => o.fake = PathBuf::from(val()),
+                "--tiny" => o.tiny = PathBuf::from(val()),
                 "--prepared" => o.prepared = PathBuf::from(val()),
                 "--results" => o.results = PathBuf::from(val()),
                 "--no-write" => o.write = false,
                 other => panic!("unknown option {other}"),
             }
         }
+        if o.tiny.as_os_str().is_empty() {
+            o.tiny = o.fake.clone();
+        }
         o
+    }
+
+    /// The CLI of trivial jobs (items 1, 2 and 5), and how it was built.
+    pub(crate) fn trivial_cli(&self) -> (&Path, String) {
+        let how = if self.tiny == self.fake {
+            "fake-claude, scenario `trivial` (no C compiler: tiny-cli not built)".to_string()
+        } else if self.tiny == Path::new(env!("TINY_CLI")) {
+            format!("tiny-cli ({}, benches/tiny-cli/tiny_cli.c)", env!("TINY_CLI_LINK"))
+        } else {
+            format!("{} (--tiny)", self.tiny.display())
+        };
+        (&self.tiny, how)
     }
 
     fn wants(&self, item: u32) -> bool {
@@ -186,10 +205,14 @@ pub(crate) fn run_json(cmd: &mut Command) -> Result<Value, String> {
 
 pub(crate) fn child(opts: &Opts, task: &Task) -> Result<Value, String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let cli = match task {
+        Task::Trivial { .. } | Task::Sequential { .. } => opts.trivial_cli().0,
+        _ => &opts.fake,
+    };
     run_json(
         Command::new(exe)
             .arg("child")
-            .arg(&opts.fake)
+            .arg(cli)
             .arg(serde_json::to_string(task).expect("task JSON")),
     )
 }
@@ -401,7 +424,7 @@ fn asyncio(opts: &Opts, plan: &Plan, conc: usize) -> Result<Value, String> {
         Command::new(python)
             .arg(script)
             .arg("--claude-bin")
-            .arg(&opts.fake)
+            .arg(opts.trivial_cli().0)
             .args(["--jobs", &plan.jobs.to_string()])
             .args(["--warmup", &plan.warmup.to_string()])
             .args(["--concurrency", &conc.to_string()]),
@@ -496,7 +519,7 @@ pub fn run(args: &[String]) {
     md.push_str("\n### Summary\n\n");
     md.push_str(&rep.markdown_table());
     md.push_str("\n### Details\n\n");
-    md.push_str(&items::details_trivial(&res, &summ));
+    md.push_str(&items::details_trivial(&res, &summ, &opts.trivial_cli().1));
     for d in &rep.details {
         md.push_str(d);
         md.push('\n');

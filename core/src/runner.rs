@@ -178,11 +178,8 @@ pub(crate) async fn run(ctx: RunContext) -> JobInfo {
     tracing::info!(job_id = %shared.id, pid, isolation = %info.isolation, "job started");
 
     // 3. Prompt on stdin; stdout and stderr read concurrently.
-    if let Some(mut stdin) = child.stdin.take() {
-        tokio::spawn(async move {
-            let _ = stdin.write_all(prompt.as_bytes()).await;
-            let _ = stdin.shutdown().await;
-        });
+    if let Some(stdin) = child.stdin.take() {
+        write_prompt(stdin, prompt);
     }
     let (act_tx, mut act_rx) = watch::channel(Activity::default());
     let act_tx = Arc::new(act_tx);
@@ -553,8 +550,12 @@ fn warn_uncapped(shared: &JobShared, why: &str) {
     });
 }
 
+/// Kills what is left in the job's group (on a blocking thread: the kill
+/// loop sleeps); an empty group, the usual case at a job's end, costs one
+/// read of its process list here.
 async fn kill_tree(group: Option<Arc<dyn JobGroup>>, pid: u32) {
     match group {
+        Some(g) if g.procs().is_empty() => {}
         Some(g) => {
             let _ = tokio::task::spawn_blocking(move || g.kill_all(pid as i32)).await;
         }
@@ -562,13 +563,40 @@ async fn kill_tree(group: Option<Arc<dyn JobGroup>>, pid: u32) {
     }
 }
 
+/// Removes the job's group, killing what is still in it first. An empty
+/// group is removed here (an rmdir per hierarchy); else on a blocking thread.
 async fn destroy(g: Arc<dyn JobGroup>) -> bool {
+    if g.procs().is_empty() && g.try_destroy() {
+        return true;
+    }
     tokio::task::spawn_blocking(move || {
         g.kill_all(0);
         g.destroy()
     })
     .await
     .unwrap_or(false)
+}
+
+/// Writes the prompt and closes stdin: at once when the pipe takes it all
+/// (a prompt within the pipe's buffer, 64 KiB on Linux), else from a task
+/// that waits for the CLI to read.
+fn write_prompt(mut stdin: tokio::net::unix::pipe::Sender, prompt: String) {
+    let mut done = 0;
+    while done < prompt.len() {
+        match stdin.try_write(&prompt.as_bytes()[done..]) {
+            Ok(n) => done += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+            // The CLI is gone (EPIPE) or the pipe broke: nothing more to send.
+            Err(_) => return,
+        }
+    }
+    if done < prompt.len() {
+        tokio::spawn(async move {
+            let _ = stdin.write_all(&prompt.as_bytes()[done..]).await;
+            let _ = stdin.shutdown().await;
+        });
+    }
 }
 
 async fn sleep_opt(at: Option<Instant>) {

@@ -92,9 +92,21 @@ pub(crate) fn procs(dir: &Path) -> Vec<i32> {
         .unwrap_or_default()
 }
 
+/// One rmdir; true when the directory is gone (a missing one counts).
+pub(crate) fn remove_dir_once(dir: &Path) -> bool {
+    match fs::remove_dir(dir) {
+        Ok(()) => true,
+        Err(e) => e.kind() == io::ErrorKind::NotFound,
+    }
+}
+
 /// rmdir with retries on EBUSY (runc: 10 tries from 1 ms, doubling), removing
-/// child groups first. A missing directory is success.
+/// child groups first when the first try fails. A missing directory is success.
 pub(crate) fn remove_dir(dir: &Path) -> io::Result<()> {
+    // A job's group has no child groups: one rmdir, no listing.
+    if remove_dir_once(dir) {
+        return Ok(());
+    }
     if let Ok(entries) = fs::read_dir(dir) {
         for e in entries.flatten() {
             if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {

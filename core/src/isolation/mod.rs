@@ -82,6 +82,9 @@ pub(crate) trait JobGroup: Send + Sync + std::fmt::Debug {
     fn stats(&self) -> ResourceStats;
     /// rmdir (with retries); true when gone.
     fn destroy(&self) -> bool;
+    /// One rmdir per directory, no retry, no sleep (for an empty group, from
+    /// async code); true when gone.
+    fn try_destroy(&self) -> bool;
     fn paths(&self) -> Vec<PathBuf>;
 }
 

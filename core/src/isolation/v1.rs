@@ -21,6 +21,9 @@ pub(crate) struct V1Root {
     /// `(controller, <mount>/<own>/claude-jobs)`.
     parents: Vec<(&'static str, PathBuf)>,
     mgr_name: String,
+    /// Whether the memory hierarchy has swap accounting (`memory.memsw.*`),
+    /// found once by `prepare`.
+    memsw: std::sync::atomic::AtomicBool,
 }
 
 impl V1Root {
@@ -57,18 +60,29 @@ impl V1Root {
         Some(Ok(V1Root {
             parents,
             mgr_name: cgfs::manager_dir_name(),
+            memsw: std::sync::atomic::AtomicBool::new(false),
         }))
     }
 
     /// Creates this manager's directories (and so checks we may write there).
+    /// The memory group gets `memory.swappiness` 0, which v1 copies into each
+    /// job group made under it (so jobs do not swap, without a write per job).
     pub(crate) fn prepare(&self) -> Result<(), String> {
         for (ctrl, parent) in &self.parents {
-            std::fs::create_dir_all(parent.join(&self.mgr_name)).map_err(|e| {
+            let dir = parent.join(&self.mgr_name);
+            std::fs::create_dir_all(&dir).map_err(|e| {
                 format!(
                     "cannot create the {ctrl} cgroup {}: {e} (run as root, or give this user a writable cgroup subtree)",
-                    parent.join(&self.mgr_name).display()
+                    dir.display()
                 )
             })?;
+            if *ctrl == "memory" {
+                let _ = cgfs::write(&dir, "memory.swappiness", "0");
+                self.memsw.store(
+                    dir.join("memory.memsw.limit_in_bytes").exists(),
+                    std::sync::atomic::Ordering::Relaxed,
+                );
+            }
         }
         Ok(())
     }
@@ -101,7 +115,10 @@ impl V1Root {
         for (ctrl, parent) in &self.parents {
             dirs.push((ctrl, f(parent)));
         }
-        V1Group { dirs }
+        V1Group {
+            dirs,
+            memsw: self.memsw.load(std::sync::atomic::Ordering::Relaxed),
+        }
     }
 
     /// Creates the job's groups and writes (then reads back) the limits.
@@ -148,6 +165,8 @@ fn subdirs(dir: &Path) -> Vec<PathBuf> {
 #[derive(Debug)]
 pub(crate) struct V1Group {
     dirs: Vec<(&'static str, PathBuf)>,
+    /// Swap accounting: the memory+swap cap is written too (no swap for jobs).
+    memsw: bool,
 }
 
 impl V1Group {
@@ -175,17 +194,21 @@ impl V1Group {
             let want = bytes / page * page;
             let ok = |s: &str| s.parse::<u64>().map(|v| v == want).unwrap_or(false);
             cgfs::write_checked(mem, "memory.limit_in_bytes", &bytes.to_string(), ok)?;
-            // Disable swap for the job: memory+swap capped at the same value.
-            if mem.join("memory.memsw.limit_in_bytes").exists() {
+            // Disable swap for the job: memory+swap capped at the same value
+            // (and swappiness 0, inherited from the manager's group).
+            if self.memsw {
                 cgfs::write_checked(mem, "memory.memsw.limit_in_bytes", &bytes.to_string(), ok)?;
             }
-            let _ = cgfs::write(mem, "memory.swappiness", "0");
         }
         if let Some(cpus) = limits.cpus {
             let cpu = self.dir("cpu").ok_or("no cpu group")?;
             let quota = ((cpus * CPU_PERIOD_US as f64).round() as u64).max(1000);
+            // A new group has the default period (100 ms): read, and written
+            // (then read back) only when it differs.
             let period = CPU_PERIOD_US.to_string();
-            cgfs::write_checked(cpu, "cpu.cfs_period_us", &period, |s| s == period)?;
+            if cgfs::read(cpu, "cpu.cfs_period_us").ok().as_deref() != Some(period.as_str()) {
+                cgfs::write_checked(cpu, "cpu.cfs_period_us", &period, |s| s == period)?;
+            }
             let q = quota.to_string();
             cgfs::write_checked(cpu, "cpu.cfs_quota_us", &q, |s| s == q)?;
         }
@@ -202,7 +225,12 @@ impl V1Group {
     fn cap_hits(&self) -> u64 {
         self.dir("memory")
             .map(|d| {
-                cgfs::read_u64(d, "memory.failcnt").max(cgfs::read_u64(d, "memory.memsw.failcnt"))
+                let memsw = if self.memsw {
+                    cgfs::read_u64(d, "memory.memsw.failcnt")
+                } else {
+                    0
+                };
+                cgfs::read_u64(d, "memory.failcnt").max(memsw)
             })
             .unwrap_or(0)
     }
@@ -295,6 +323,10 @@ impl JobGroup for V1Group {
             ok &= cgfs::remove_dir(&d).is_ok();
         }
         ok
+    }
+
+    fn try_destroy(&self) -> bool {
+        self.unique_dirs().iter().all(|d| cgfs::remove_dir_once(d))
     }
 
     fn paths(&self) -> Vec<PathBuf> {

@@ -296,6 +296,10 @@ impl JobGroup for V2Group {
         cgfs::remove_dir(&self.dir).is_ok()
     }
 
+    fn try_destroy(&self) -> bool {
+        cgfs::remove_dir_once(&self.dir)
+    }
+
     fn paths(&self) -> Vec<PathBuf> {
         vec![self.dir.clone()]
     }

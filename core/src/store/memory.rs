@@ -3,7 +3,7 @@
 //! compact JSON (`packed`), its events within [`MEMORY_STORE_EVENT_BYTES`].
 
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
@@ -87,9 +87,24 @@ struct Inner {
     jobs: HashMap<String, Entry>,
     /// (priority desc, submission order, id) of queued jobs.
     queue: BTreeSet<(Reverse<i32>, u64, String)>,
+    /// Ids of running jobs: what a claim counts, without a scan of every job.
+    running: HashSet<String>,
     /// Events stored before their job's row (the manager writes `queued` first).
     early_events: HashMap<String, Vec<EventRecord>>,
     seq: u64,
+}
+
+impl Inner {
+    /// Keeps `running` in step with a job's new state.
+    fn note_state(&mut self, id: &str, state: JobState) {
+        if state == JobState::Running {
+            if !self.running.contains(id) {
+                self.running.insert(id.to_string());
+            }
+        } else {
+            self.running.remove(id);
+        }
+    }
 }
 
 /// Jobs kept in memory only: lost when the process ends.
@@ -152,6 +167,7 @@ impl JobStore for MemoryStore {
             entry.add_events(&evs);
         }
         g.jobs.insert(record.info.id.clone(), entry);
+        g.note_state(&record.info.id, record.info.state);
         Ok(())
     }
 
@@ -169,9 +185,9 @@ impl JobStore for MemoryStore {
         let now = now_ms();
         // How many jobs run now, and what they hold.
         let (running, held) = g
-            .jobs
-            .values()
-            .filter(|e| e.state == JobState::Running)
+            .running
+            .iter()
+            .filter_map(|id| g.jobs.get(id))
             .fold((0usize, (0u64, 0f64)), |(k, (m, c)), e| {
                 let (m2, c2) = e.caps;
                 (k + 1, (m.saturating_add(m2), c + c2))
@@ -211,10 +227,9 @@ impl JobStore for MemoryStore {
             record.info.attempt += 1;
             record.info.started_at = Some(now);
             e.set_info(&record.info);
-            claims.push(Claim {
-                record,
-                lease: e.lease,
-            });
+            let lease = e.lease;
+            g.note_state(&key.2, JobState::Running);
+            claims.push(Claim { record, lease });
         }
         Ok(claims)
     }
@@ -224,6 +239,7 @@ impl JobStore for MemoryStore {
         if let Some(e) = g.jobs.get_mut(&info.id) {
             if e.lease == lease && !e.state.is_final() {
                 e.set_info(info);
+                g.note_state(&info.id, info.state);
             }
         }
         Ok(())
@@ -235,6 +251,7 @@ impl JobStore for MemoryStore {
             Some(e) if e.lease == lease && e.state == JobState::Running => {
                 e.set_info(info);
                 e.locked_by = None;
+                g.note_state(&info.id, info.state);
                 Ok(true)
             }
             _ => Ok(false),
@@ -257,6 +274,7 @@ impl JobStore for MemoryStore {
             }
             _ => return Ok(false),
         };
+        g.note_state(id, JobState::Queued);
         g.queue.insert(key);
         Ok(true)
     }
@@ -277,6 +295,7 @@ impl JobStore for MemoryStore {
         info.error = Some(reason.to_string());
         info.finished_at = Some(now_ms());
         e.set_info(&info);
+        g.note_state(id, state);
         Ok(Some(info))
     }
 
@@ -387,6 +406,40 @@ mod tests {
                 text: "x".repeat(n),
             },
         }
+    }
+
+    #[tokio::test]
+    async fn the_running_limit_counts_claims_finishes_and_requeues() {
+        let store = MemoryStore::new();
+        for id in ["a", "b", "c", "d"] {
+            let spec = JobSpec::from_prompt("x");
+            let info = JobInfo::queued(id.into(), &spec, 0);
+            store.insert(&JobRecord { info, spec }).await.unwrap();
+        }
+        let opts = ClaimOptions {
+            max_running: Some(2),
+            ..ClaimOptions::new(std::time::Duration::from_secs(60))
+        };
+        let first = store.claim_with("n", 4, &opts).await.unwrap();
+        assert_eq!(first.len(), 2);
+        assert!(store.claim_with("n", 4, &opts).await.unwrap().is_empty());
+        // One finishes: one slot.
+        let mut done = first[0].record.info.clone();
+        done.state = JobState::Succeeded;
+        assert!(store.finish(&done, first[0].lease).await.unwrap());
+        let second = store.claim_with("n", 4, &opts).await.unwrap();
+        assert_eq!(second.len(), 1);
+        // One goes back to the queue: a slot again, and it can be claimed.
+        let req = Requeue {
+            run_at_ms: 0,
+            count_attempt: true,
+            error: None,
+            only_if_expired: false,
+        };
+        assert!(store.requeue(&second[0].record.info.id, second[0].lease, &req).await.unwrap());
+        let third = store.claim_with("n", 4, &opts).await.unwrap();
+        assert_eq!(third.len(), 1);
+        assert!(store.claim_with("n", 4, &opts).await.unwrap().is_empty());
     }
 
     #[tokio::test]

@@ -24,6 +24,8 @@ mod postgres;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql;
 #[cfg(feature = "sqlite")]
+mod batch;
+#[cfg(feature = "sqlite")]
 pub mod fork_gate;
 #[cfg(feature = "sqlite")]
 mod sqlite;

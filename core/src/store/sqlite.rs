@@ -21,6 +21,7 @@ use sqlx::sqlite::{
 use sqlx::{Connection, Row};
 use tokio::sync::Mutex;
 
+use super::batch::{settle, Batch};
 use super::sql::{db_err, raw_row, timeout_ms, to_json, SQLITE_MIGRATIONS};
 use super::{Claim, ClaimOptions, Held, JobRecord, JobRow, JobStore, Requeue};
 use crate::error::{Error, Result};
@@ -31,8 +32,24 @@ use crate::util::now_ms;
 const COLS: &str =
     "id, state, attempt, max_attempts, run_lease, locked_by, started_at, finished_at, \
                     lease_expires_at, deadline_at, cancel_requested_at, spec, info";
-const READY: &str = "j.state = 'queued' AND j.run_at <= ?1 AND NOT EXISTS (SELECT 1 FROM cj_job_deps d \
-                     JOIN cj_jobs p ON p.id = d.dep_id WHERE d.job_id = j.id AND p.state <> 'succeeded')";
+
+/// One row per ready candidate (in claim order, at most the `LIMIT`), or one
+/// row with NULL candidate columns when none is ready; each row also carries
+/// what the running jobs of every process hold. Parameters: this node, now,
+/// how many.
+const CLAIM_LOOK: &str = "SELECT h.n, h.hmem, h.hcpu, h.others, c.id, c.mem, c.cpu FROM \
+     (SELECT COUNT(*) AS n, \
+      CAST(COALESCE(SUM(json_extract(spec, '$.limits.memory')), 0) AS INTEGER) AS hmem, \
+      CAST(COALESCE(SUM(json_extract(spec, '$.limits.cpus')), 0) AS REAL) AS hcpu, \
+      COALESCE(SUM(locked_by IS NOT ?), 0) AS others \
+      FROM cj_jobs WHERE state = 'running') h \
+     LEFT JOIN (SELECT j.id, CAST(COALESCE(json_extract(j.spec, '$.limits.memory'), 0) AS INTEGER) AS mem, \
+      CAST(COALESCE(json_extract(j.spec, '$.limits.cpus'), 0) AS REAL) AS cpu, \
+      j.priority AS prio, j.run_at AS ra, j.rowid AS rid \
+      FROM cj_jobs j WHERE j.state = 'queued' AND j.run_at <= ? AND NOT EXISTS (SELECT 1 FROM cj_job_deps d \
+      JOIN cj_jobs p ON p.id = d.dep_id WHERE d.job_id = j.id AND p.state <> 'succeeded') \
+      ORDER BY j.priority DESC, j.run_at, j.rowid LIMIT ?) c ON 1 \
+     ORDER BY c.prio DESC, c.ra, c.rid";
 
 /// The SQLite job store (see the module docs).
 pub struct SqliteStore {
@@ -41,6 +58,8 @@ pub struct SqliteStore {
     reader: SqlitePool,
     /// Another process had running jobs at the last claim.
     others_running: AtomicBool,
+    /// A batch may have left a transaction open on `writer` (see `batch`).
+    open_tx: AtomicBool,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -90,7 +109,16 @@ impl SqliteStore {
             writer: Mutex::new(writer),
             reader,
             others_running: AtomicBool::new(false),
+            open_tx: AtomicBool::new(false),
         })
+    }
+
+    /// The writer connection, with no transaction left open by a batch that
+    /// failed or whose caller was cancelled.
+    async fn writer(&self) -> tokio::sync::MutexGuard<'_, SqliteConnection> {
+        let mut w = self.writer.lock().await;
+        settle(&mut w, &self.open_tx).await;
+        w
     }
 
     /// The database file.
@@ -164,41 +192,34 @@ impl JobStore for SqliteStore {
     async fn insert_with_events(&self, record: &JobRecord, events: &[EventRecord]) -> Result<()> {
         let _gate = super::fork_gate::enter().await;
         let info = &record.info;
-        let spec_json = to_json(&record.spec)?;
-        let info_json = to_json(info)?;
-        let events = encode_events(events)?;
-        let mut w = self.writer.lock().await;
-        let mut tx = w.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
-        insert_events(&mut tx, &info.id, events).await?;
-        sqlx::query(
-            "INSERT INTO cj_jobs (id, template, state, priority, attempt, max_attempts, run_at, created_at, \
-             finished_at, timeout_ms, spec, info, log_dir) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&info.id)
-        .bind(&info.template)
-        .bind(info.state.as_str())
-        .bind(info.priority)
-        .bind(info.attempt as i64)
-        .bind(record.spec.max_attempts.max(1) as i64)
-        .bind(info.created_at as i64)
-        .bind(info.created_at as i64)
-        .bind(info.finished_at.map(|t| t as i64))
-        .bind(timeout_ms(&record.spec))
-        .bind(spec_json)
-        .bind(info_json)
-        .bind(info.log_dir.as_ref().map(|p| p.display().to_string()))
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        for dep in &record.spec.depends_on {
-            sqlx::query("INSERT OR IGNORE INTO cj_job_deps (job_id, dep_id) VALUES (?, ?)")
-                .bind(&info.id)
-                .bind(dep)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
+        let mut b = Batch::default();
+        b.stmt("BEGIN IMMEDIATE")
+            .events(&info.id, encode_events(events)?)
+            .stmt(
+                "INSERT INTO cj_jobs (id, template, state, priority, attempt, max_attempts, run_at, created_at, \
+                 finished_at, timeout_ms, spec, info, log_dir) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .text(&info.id)
+            .opt_text(info.template.clone())
+            .text(info.state.as_str())
+            .int(info.priority as i64)
+            .int(info.attempt as i64)
+            .int(record.spec.max_attempts.max(1) as i64)
+            .int(info.created_at as i64)
+            .int(info.created_at as i64)
+            .opt_int(info.finished_at.map(|t| t as i64))
+            .opt_int(timeout_ms(&record.spec))
+            .text(to_json(&record.spec)?)
+            .text(to_json(info)?)
+            .opt_text(info.log_dir.as_ref().map(|p| p.display().to_string()));
+        if !record.spec.depends_on.is_empty() {
+            b.stmt("INSERT OR IGNORE INTO cj_job_deps (job_id, dep_id) SELECT ?, value FROM json_each(?)")
+                .text(&info.id)
+                .text(json_ids(&record.spec.depends_on));
         }
-        tx.commit().await.map_err(db_err)
+        b.stmt("COMMIT");
+        let mut w = self.writer().await;
+        b.run_tx(&mut w, &self.open_tx).await.map(|_| ())
     }
 
     async fn claim(&self, node: &str, n: usize) -> Result<Vec<Claim>> {
@@ -211,77 +232,65 @@ impl JobStore for SqliteStore {
         if n == 0 {
             return Ok(Vec::new());
         }
-        let mut w = self.writer.lock().await;
-        let mut tx = w.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
-        // The time once the lock is ours: another process may have held it.
-        let now = now_ms() as i64;
+        let mut w = self.writer().await;
+        // Two calls: the look (what runs, what is ready) in the transaction
+        // it opens, then the update that claims and commits.
+        let mut look = Batch::default();
+        look.stmt("BEGIN IMMEDIATE")
+            .stmt(CLAIM_LOOK)
+            .text(node)
+            .int(now_ms() as i64)
+            .int(n as i64);
+        let rows = look.run_tx(&mut w, &self.open_tx).await?;
+        let first = rows.first().ok_or_else(|| Error::Store("the claim read no row".into()))?;
         // How many jobs run now in every process on this file, and what they hold.
-        let held = sqlx::query(
-            "SELECT COUNT(*) AS n, \
-             CAST(COALESCE(SUM(json_extract(spec, '$.limits.memory')), 0) AS INTEGER) AS mem, \
-             CAST(COALESCE(SUM(json_extract(spec, '$.limits.cpus')), 0) AS REAL) AS cpu, \
-             COALESCE(SUM(locked_by IS NOT ?1), 0) AS others \
-             FROM cj_jobs WHERE state = 'running'",
-        )
-        .bind(node)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        let running: i64 = held.try_get("n").map_err(db_err)?;
-        let others: i64 = held.try_get("others").map_err(db_err)?;
+        let running: i64 = first.try_get("n").map_err(db_err)?;
+        let others: i64 = first.try_get("others").map_err(db_err)?;
         self.others_running.store(others > 0, Ordering::Relaxed);
         let held = cap_pair(
-            held.try_get("mem").map_err(db_err)?,
-            held.try_get("cpu").map_err(db_err)?,
+            first.try_get("hmem").map_err(db_err)?,
+            first.try_get("hcpu").map_err(db_err)?,
         );
         let mut k = n as i64;
         if let Some(max) = opts.max_running {
             k = k.min(max as i64 - running);
         }
-        if k <= 0 {
-            return Ok(Vec::new());
-        }
         // The candidates in claim order, with their caps (0 when uncapped).
-        let cand_sql = format!(
-            "SELECT j.id, CAST(COALESCE(json_extract(j.spec, '$.limits.memory'), 0) AS INTEGER) AS mem, \
-             CAST(COALESCE(json_extract(j.spec, '$.limits.cpus'), 0) AS REAL) AS cpu \
-             FROM cj_jobs j WHERE {READY} ORDER BY j.priority DESC, j.run_at, j.rowid LIMIT ?2"
-        );
-        let cand = sqlx::query(&cand_sql)
-            .bind(now)
-            .bind(k)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        let mut ids = Vec::with_capacity(cand.len());
-        let mut caps = Vec::with_capacity(cand.len());
-        for r in &cand {
-            ids.push(r.try_get::<String, _>("id").map_err(db_err)?);
-            caps.push(cap_pair(
-                r.try_get("mem").map_err(db_err)?,
-                r.try_get("cpu").map_err(db_err)?,
-            ));
+        let mut ids = Vec::with_capacity(rows.len());
+        let mut caps = Vec::with_capacity(rows.len());
+        for r in &rows {
+            if let Some(id) = r.try_get::<Option<String>, _>("id").map_err(db_err)? {
+                ids.push(id);
+                caps.push(cap_pair(
+                    r.try_get("mem").map_err(db_err)?,
+                    r.try_get("cpu").map_err(db_err)?,
+                ));
+            }
         }
+        ids.truncate(k.max(0) as usize);
+        caps.truncate(ids.len());
         ids.truncate(opts.fitting(held, &caps));
         if ids.is_empty() {
+            settle(&mut w, &self.open_tx).await;
             return Ok(Vec::new());
         }
         let ids = serde_json::to_string(&ids).map_err(|e| Error::Store(e.to_string()))?;
-        let sql = format!(
+        // The time once the lock is ours: another process may have held it.
+        let now = now_ms() as i64;
+        let mut take = Batch::default();
+        take.stmt(&format!(
             "UPDATE cj_jobs SET state = 'running', run_lease = run_lease + 1, attempt = attempt + 1, \
              locked_by = ?2, started_at = ?1, finished_at = NULL, heartbeat_at = ?1, lease_expires_at = ?1 + ?3, \
              deadline_at = CASE WHEN timeout_ms IS NULL THEN NULL ELSE ?1 + timeout_ms END, cancel_requested_at = NULL \
              WHERE id IN (SELECT value FROM json_each(?4)) \
              RETURNING {COLS}, priority, rowid AS ord"
-        );
-        let rows = sqlx::query(&sql)
-            .bind(now)
-            .bind(node)
-            .bind(opts.lease_ttl.as_millis() as i64)
-            .bind(ids)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(db_err)?;
+        ))
+        .int(now)
+        .text(node)
+        .int(opts.lease_ttl.as_millis() as i64)
+        .text(ids)
+        .stmt("COMMIT");
+        let rows = take.run_tx(&mut w, &self.open_tx).await?;
         let mut claims = Vec::with_capacity(rows.len());
         for r in &rows {
             let prio: i64 = r.try_get("priority").map_err(db_err)?;
@@ -296,26 +305,20 @@ impl JobStore for SqliteStore {
                 },
             ));
         }
-        tx.commit().await.map_err(db_err)?;
         claims.sort_by_key(|(p, o, _)| (-p, *o));
         Ok(claims.into_iter().map(|(_, _, c)| c).collect())
     }
 
     async fn update(&self, info: &JobInfo, lease: u64) -> Result<()> {
         let _gate = super::fork_gate::enter().await;
-        let json = to_json(info)?;
-        let mut w = self.writer.lock().await;
-        let mut tx = w.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
-        sqlx::query(
-            "UPDATE cj_jobs SET info = ? WHERE id = ? AND run_lease = ? AND state = 'running'",
-        )
-        .bind(json)
-        .bind(&info.id)
-        .bind(lease as i64)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)
+        // One statement: SQLite makes it its own transaction.
+        let mut b = Batch::default();
+        b.stmt("UPDATE cj_jobs SET info = ? WHERE id = ? AND run_lease = ? AND state = 'running'")
+            .text(to_json(info)?)
+            .text(&info.id)
+            .int(lease as i64);
+        let mut w = self.writer().await;
+        b.run(&mut w).await.map(|_| ())
     }
 
     async fn finish(&self, info: &JobInfo, lease: u64) -> Result<bool> {
@@ -329,36 +332,30 @@ impl JobStore for SqliteStore {
         only_if_expired: bool,
     ) -> Result<bool> {
         let _gate = super::fork_gate::enter().await;
-        let json = to_json(info)?;
         let now = now_ms() as i64;
-        let mut w = self.writer.lock().await;
-        let mut tx = w.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
-        let done = sqlx::query(
+        // One statement (its own transaction); the row it returns says it won.
+        let mut b = Batch::default();
+        b.stmt(
             "UPDATE cj_jobs SET state = ?, info = ?, finished_at = ?, locked_by = NULL, lease_expires_at = NULL, \
              heartbeat_at = NULL WHERE id = ? AND run_lease = ? AND state = 'running' \
-             AND (? = 0 OR lease_expires_at < ?)",
+             AND (? = 0 OR lease_expires_at < ?) RETURNING 1 AS won",
         )
-        .bind(info.state.as_str())
-        .bind(json)
-        .bind(info.finished_at.unwrap_or(now as u64) as i64)
-        .bind(&info.id)
-        .bind(lease as i64)
-        .bind(only_if_expired as i64)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?
-        .rows_affected()
-            == 1;
-        tx.commit().await.map_err(db_err)?;
-        Ok(done)
+        .text(info.state.as_str())
+        .text(to_json(info)?)
+        .int(info.finished_at.unwrap_or(now as u64) as i64)
+        .text(&info.id)
+        .int(lease as i64)
+        .int(only_if_expired as i64)
+        .int(now);
+        let mut w = self.writer().await;
+        Ok(b.run(&mut w).await?.len() == 1)
     }
 
     async fn requeue(&self, id: &str, lease: u64, req: &Requeue) -> Result<bool> {
         let _gate = super::fork_gate::enter().await;
         let now = now_ms() as i64;
         let error = serde_json::json!({ "at_ms": now, "error": req.error }).to_string();
-        let mut w = self.writer.lock().await;
+        let mut w = self.writer().await;
         let mut tx = w.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
         let done = sqlx::query(
             "UPDATE cj_jobs SET state = 'queued', run_at = ?, attempt = attempt - ?, locked_by = NULL, \
@@ -393,7 +390,7 @@ impl JobStore for SqliteStore {
             return Ok(Vec::new());
         }
         let keys: Vec<String> = held.iter().map(|(id, l)| format!("{id}:{l}")).collect();
-        let mut w = self.writer.lock().await;
+        let mut w = self.writer().await;
         let mut tx = w.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
         let now = now_ms() as i64;
         let rows = sqlx::query(
@@ -425,7 +422,7 @@ impl JobStore for SqliteStore {
 
     async fn request_cancel(&self, id: &str) -> Result<bool> {
         let _gate = super::fork_gate::enter().await;
-        let mut w = self.writer.lock().await;
+        let mut w = self.writer().await;
         let mut tx = w.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
         let n = sqlx::query(
             "UPDATE cj_jobs SET cancel_requested_at = ? WHERE id = ? AND state = 'running'",
@@ -442,7 +439,7 @@ impl JobStore for SqliteStore {
 
     async fn end_queued(&self, id: &str, state: JobState, reason: &str) -> Result<Option<JobInfo>> {
         let _gate = super::fork_gate::enter().await;
-        let mut w = self.writer.lock().await;
+        let mut w = self.writer().await;
         let mut tx = w.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
         let row = sqlx::query(&format!(
             "SELECT {COLS} FROM cj_jobs WHERE id = ? AND state = 'queued'"
@@ -550,10 +547,16 @@ impl JobStore for SqliteStore {
             return Ok(());
         }
         let encoded = encode_events(events)?;
-        let mut w = self.writer.lock().await;
-        let mut tx = w.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
-        insert_events(&mut tx, id, encoded).await?;
-        tx.commit().await.map_err(db_err)
+        let mut w = self.writer().await;
+        if encoded.len() <= 200 {
+            // One statement: its own transaction.
+            let mut b = Batch::default();
+            b.events(id, encoded);
+            return b.run(&mut w).await.map(|_| ());
+        }
+        let mut b = Batch::default();
+        b.stmt("BEGIN IMMEDIATE").events(id, encoded).stmt("COMMIT");
+        b.run_tx(&mut w, &self.open_tx).await.map(|_| ())
     }
 
     async fn events(&self, id: &str, after_seq: u64) -> Result<Vec<EventRecord>> {
@@ -600,7 +603,7 @@ impl JobStore for SqliteStore {
             return Ok(0);
         }
         let ids = json_ids(ids);
-        let mut w = self.writer.lock().await;
+        let mut w = self.writer().await;
         let mut tx = w.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
         let n = sqlx::query(
             "DELETE FROM cj_jobs WHERE id IN (SELECT value FROM json_each(?)) AND state NOT IN ('queued', 'running')",
@@ -632,8 +635,6 @@ impl JobStore for SqliteStore {
     }
 }
 
-/// A job's (memory, cpus) caps as read from the spec JSON (NULL, negative or
-/// fractional byte counts from a hand-edited row count as what they say, or 0).
 /// Events as rows: (seq, at_ms, JSON).
 fn encode_events(events: &[EventRecord]) -> Result<Vec<(i64, i64, String)>> {
     events
@@ -642,26 +643,8 @@ fn encode_events(events: &[EventRecord]) -> Result<Vec<(i64, i64, String)>> {
         .collect()
 }
 
-async fn insert_events(
-    tx: &mut SqliteConnection,
-    id: &str,
-    rows: Vec<(i64, i64, String)>,
-) -> Result<()> {
-    // One statement per 200 events (4 variables each, far below SQLite's limit).
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<_> = rows.by_ref().take(200).collect();
-        let values = vec!["(?, ?, ?, ?)"; chunk.len()].join(", ");
-        let sql = format!("INSERT OR IGNORE INTO cj_events (job_id, seq, at_ms, event) VALUES {values}");
-        let mut q = sqlx::query(&sql);
-        for (seq, at, ev) in chunk {
-            q = q.bind(id).bind(seq).bind(at).bind(ev);
-        }
-        q.execute(&mut *tx).await.map_err(db_err)?;
-    }
-    Ok(())
-}
-
+/// A job's (memory, cpus) caps as read from the spec JSON (NULL, negative or
+/// fractional byte counts from a hand-edited row count as what they say, or 0).
 fn cap_pair(mem: i64, cpu: f64) -> (u64, f64) {
     (
         mem.max(0) as u64,

@@ -239,3 +239,73 @@ async fn bad_budgets_are_named() {
     assert_eq!(e.field(), Some("default_limits"));
     assert!(e.to_string().contains("memory budget"), "{e}");
 }
+
+/// The SQLite store claims in one SQL statement what the memory store works
+/// out in Rust (`ClaimOptions::fitting`): the same jobs, in the same order,
+/// for slots, memory and CPU budgets, priorities and caps held by jobs
+/// already running.
+#[tokio::test]
+async fn the_sqlite_claim_and_the_memory_store_take_the_same_jobs() {
+    use claude_jobs::store::{ClaimOptions, JobRecord, JobStore, SqliteStore};
+    use claude_jobs::{JobInfo, JobSpec};
+    let dir = data_dir();
+    let sqlite: Arc<dyn JobStore> =
+        Arc::new(SqliteStore::open(&dir.path().join("claim.db")).await.unwrap());
+    let memory: Arc<dyn JobStore> = Arc::new(MemoryStore::new());
+    // (id, memory MiB, cpus, priority): claim order is b (priority 5), then a, c, d, e, f.
+    let jobs = [
+        ("a", 100, 0.1, 0),
+        ("b", 50, 0.2, 5),
+        ("c", 100, 0.0, 0),
+        ("d", 200, 0.5, 0),
+        ("e", 10, 0.1, 0),
+        ("f", 0, 0.0, 0),
+    ];
+    for (i, (id, mib, cpus, prio)) in jobs.iter().enumerate() {
+        let mut b = JobSpec::builder().prompt("x").priority(*prio);
+        if *mib > 0 {
+            b = b.memory_bytes(mib * MIB);
+        }
+        if *cpus > 0.0 {
+            b = b.cpus(*cpus);
+        }
+        let spec = b.build().unwrap();
+        let record = JobRecord {
+            info: JobInfo::queued(id.to_string(), &spec, i as u64),
+            spec,
+        };
+        sqlite.insert(&record).await.unwrap();
+        memory.insert(&record).await.unwrap();
+    }
+    let ids = |claims: Vec<claude_jobs::store::Claim>| -> Vec<String> {
+        claims.into_iter().map(|c| c.record.info.id).collect()
+    };
+    let ttl = std::time::Duration::from_secs(60);
+    let steps = [
+        // 250 MiB: b + a fit (150), + c = 250 fits, + d does not: stop (e is not taken past d).
+        ClaimOptions {
+            memory_budget: Some(250 * MIB),
+            ..ClaimOptions::new(ttl)
+        },
+        // Slots: 3 are running, 4 allowed: one more, if it fits 600 MiB with the 250 held.
+        ClaimOptions {
+            max_running: Some(4),
+            memory_budget: Some(600 * MIB),
+            ..ClaimOptions::new(ttl)
+        },
+        // CPU: 0.1 + 0.2 + 0.5 held; e's 0.1 makes 0.9, within 0.9 (the float
+        // slack); f has no CPU cap (counts 0).
+        ClaimOptions {
+            cpu_budget: Some(0.9),
+            ..ClaimOptions::new(ttl)
+        },
+        ClaimOptions::new(ttl),
+    ];
+    let want: [Vec<&str>; 4] = [vec!["b", "a", "c"], vec!["d"], vec!["e", "f"], vec![]];
+    for (opts, want) in steps.iter().zip(want) {
+        let from_sqlite = ids(sqlite.claim_with("n", 10, opts).await.unwrap());
+        let from_memory = ids(memory.claim_with("n", 10, opts).await.unwrap());
+        assert_eq!(from_sqlite, want, "SQLite, {opts:?}");
+        assert_eq!(from_memory, want, "memory, {opts:?}");
+    }
+}

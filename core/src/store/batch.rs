@@ -24,6 +24,7 @@ enum Val {
     OptInt(Option<i64>),
     Text(String),
     OptText(Option<String>),
+    OptReal(Option<f64>),
 }
 
 /// Statements and their parameters, run in one call.
@@ -48,6 +49,11 @@ impl Batch {
 
     pub(crate) fn opt_int(&mut self, v: Option<i64>) -> &mut Self {
         self.vals.push(Val::OptInt(v));
+        self
+    }
+
+    pub(crate) fn opt_real(&mut self, v: Option<f64>) -> &mut Self {
+        self.vals.push(Val::OptReal(v));
         self
     }
 
@@ -87,6 +93,7 @@ impl Batch {
                 Val::OptInt(i) => q.bind(*i),
                 Val::Text(s) => q.bind(s.as_str()),
                 Val::OptText(s) => q.bind(s.as_deref()),
+                Val::OptReal(f) => q.bind(*f),
             };
         }
         q.fetch_all(conn).await.map_err(db_err)

@@ -33,23 +33,38 @@ const COLS: &str =
     "id, state, attempt, max_attempts, run_lease, locked_by, started_at, finished_at, \
                     lease_expires_at, deadline_at, cancel_requested_at, spec, info";
 
-/// One row per ready candidate (in claim order, at most the `LIMIT`), or one
-/// row with NULL candidate columns when none is ready; each row also carries
-/// what the running jobs of every process hold. Parameters: this node, now,
-/// how many.
-const CLAIM_LOOK: &str = "SELECT h.n, h.hmem, h.hcpu, h.others, c.id, c.mem, c.cpu FROM \
-     (SELECT COUNT(*) AS n, \
-      CAST(COALESCE(SUM(json_extract(spec, '$.limits.memory')), 0) AS INTEGER) AS hmem, \
-      CAST(COALESCE(SUM(json_extract(spec, '$.limits.cpus')), 0) AS REAL) AS hcpu, \
-      COALESCE(SUM(locked_by IS NOT ?), 0) AS others \
-      FROM cj_jobs WHERE state = 'running') h \
-     LEFT JOIN (SELECT j.id, CAST(COALESCE(json_extract(j.spec, '$.limits.memory'), 0) AS INTEGER) AS mem, \
-      CAST(COALESCE(json_extract(j.spec, '$.limits.cpus'), 0) AS REAL) AS cpu, \
+/// Who else runs jobs from the file, after [`CLAIM`] in the same query
+/// (parameter ?9: this node; sqlx numbers `?NNN` across the whole query).
+const OTHERS_RUNNING: &str =
+    "SELECT COALESCE(SUM(locked_by IS NOT ?9), 0) AS others FROM cj_jobs WHERE state = 'running'";
+
+/// The claim in one statement (so one transaction): the ready jobs in claim
+/// order (at most the `LIMIT`), with the running totals of their caps, and
+/// what the running jobs of every process hold; the longest prefix within
+/// the slot count and the budgets is taken. Caps count as in
+/// `ClaimOptions::fitting` (a missing or negative cap is 0; the CPU sum gets
+/// the same 1e-9 slack). Parameters: ?1 now, ?2 how many, ?3 max running,
+/// ?4 memory budget, ?5 CPU budget (each NULL when none), ?6 node, ?7 now,
+/// ?8 lease length in ms.
+const CLAIM: &str = "WITH h AS (SELECT COUNT(*) AS n, \
+      MAX(CAST(COALESCE(SUM(json_extract(spec, '$.limits.memory')), 0) AS INTEGER), 0) AS mem, \
+      MAX(CAST(COALESCE(SUM(json_extract(spec, '$.limits.cpus')), 0) AS REAL), 0.0) AS cpu \
+      FROM cj_jobs WHERE state = 'running'), \
+     c0 AS (SELECT j.id, \
+      MAX(CAST(COALESCE(json_extract(j.spec, '$.limits.memory'), 0) AS INTEGER), 0) AS mem, \
+      MAX(CAST(COALESCE(json_extract(j.spec, '$.limits.cpus'), 0) AS REAL), 0.0) AS cpu, \
       j.priority AS prio, j.run_at AS ra, j.rowid AS rid \
-      FROM cj_jobs j WHERE j.state = 'queued' AND j.run_at <= ? AND NOT EXISTS (SELECT 1 FROM cj_job_deps d \
+      FROM cj_jobs j WHERE j.state = 'queued' AND j.run_at <= ?1 AND NOT EXISTS (SELECT 1 FROM cj_job_deps d \
       JOIN cj_jobs p ON p.id = d.dep_id WHERE d.job_id = j.id AND p.state <> 'succeeded') \
-      ORDER BY j.priority DESC, j.run_at, j.rowid LIMIT ?) c ON 1 \
-     ORDER BY c.prio DESC, c.ra, c.rid";
+      ORDER BY j.priority DESC, j.run_at, j.rowid LIMIT ?2), \
+     c AS (SELECT id, ROW_NUMBER() OVER w AS k, SUM(mem) OVER w AS mem, SUM(cpu) OVER w AS cpu FROM c0 \
+      WINDOW w AS (ORDER BY prio DESC, ra, rid ROWS UNBOUNDED PRECEDING)), \
+     pick AS (SELECT c.id FROM c, h WHERE (?3 IS NULL OR c.k <= ?3 - h.n) \
+      AND (?4 IS NULL OR h.mem + c.mem <= ?4) AND (?5 IS NULL OR h.cpu + c.cpu <= ?5 + 1e-9)) \
+     UPDATE cj_jobs SET state = 'running', run_lease = run_lease + 1, attempt = attempt + 1, \
+     locked_by = ?6, started_at = ?7, finished_at = NULL, heartbeat_at = ?7, lease_expires_at = ?7 + ?8, \
+     deadline_at = CASE WHEN timeout_ms IS NULL THEN NULL ELSE ?7 + timeout_ms END, cancel_requested_at = NULL \
+     WHERE id IN (SELECT id FROM pick)";
 
 /// The SQLite job store (see the module docs).
 pub struct SqliteStore {
@@ -232,67 +247,32 @@ impl JobStore for SqliteStore {
         if n == 0 {
             return Ok(Vec::new());
         }
-        let mut w = self.writer().await;
-        // Two calls: the look (what runs, what is ready) in the transaction
-        // it opens, then the update that claims and commits.
-        let mut look = Batch::default();
-        look.stmt("BEGIN IMMEDIATE")
-            .stmt(CLAIM_LOOK)
-            .text(node)
-            .int(now_ms() as i64)
-            .int(n as i64);
-        let rows = look.run_tx(&mut w, &self.open_tx).await?;
-        let first = rows.first().ok_or_else(|| Error::Store("the claim read no row".into()))?;
-        // How many jobs run now in every process on this file, and what they hold.
-        let running: i64 = first.try_get("n").map_err(db_err)?;
-        let others: i64 = first.try_get("others").map_err(db_err)?;
-        self.others_running.store(others > 0, Ordering::Relaxed);
-        let held = cap_pair(
-            first.try_get("hmem").map_err(db_err)?,
-            first.try_get("hcpu").map_err(db_err)?,
-        );
-        let mut k = n as i64;
-        if let Some(max) = opts.max_running {
-            k = k.min(max as i64 - running);
-        }
-        // The candidates in claim order, with their caps (0 when uncapped).
-        let mut ids = Vec::with_capacity(rows.len());
-        let mut caps = Vec::with_capacity(rows.len());
-        for r in &rows {
-            if let Some(id) = r.try_get::<Option<String>, _>("id").map_err(db_err)? {
-                ids.push(id);
-                caps.push(cap_pair(
-                    r.try_get("mem").map_err(db_err)?,
-                    r.try_get("cpu").map_err(db_err)?,
-                ));
-            }
-        }
-        ids.truncate(k.max(0) as usize);
-        caps.truncate(ids.len());
-        ids.truncate(opts.fitting(held, &caps));
-        if ids.is_empty() {
-            settle(&mut w, &self.open_tx).await;
-            return Ok(Vec::new());
-        }
-        let ids = serde_json::to_string(&ids).map_err(|e| Error::Store(e.to_string()))?;
-        // The time once the lock is ours: another process may have held it.
         let now = now_ms() as i64;
-        let mut take = Batch::default();
-        take.stmt(&format!(
-            "UPDATE cj_jobs SET state = 'running', run_lease = run_lease + 1, attempt = attempt + 1, \
-             locked_by = ?2, started_at = ?1, finished_at = NULL, heartbeat_at = ?1, lease_expires_at = ?1 + ?3, \
-             deadline_at = CASE WHEN timeout_ms IS NULL THEN NULL ELSE ?1 + timeout_ms END, cancel_requested_at = NULL \
-             WHERE id IN (SELECT value FROM json_each(?4)) \
-             RETURNING {COLS}, priority, rowid AS ord"
-        ))
-        .int(now)
-        .text(node)
-        .int(opts.lease_ttl.as_millis() as i64)
-        .text(ids)
-        .stmt("COMMIT");
-        let rows = take.run_tx(&mut w, &self.open_tx).await?;
-        let mut claims = Vec::with_capacity(rows.len());
-        for r in &rows {
+        // One call: the claim (one statement, so one transaction: the count,
+        // the budgets and the update agree), then who else runs jobs.
+        let mut b = Batch::default();
+        b.stmt(&format!("{CLAIM} RETURNING {COLS}, priority, rowid AS ord"))
+            .int(now)
+            .int(n as i64)
+            .opt_int(opts.max_running.map(|m| m as i64))
+            .opt_int(opts.memory_budget.map(|m| m.min(i64::MAX as u64) as i64))
+            .opt_real(opts.cpu_budget)
+            .text(node)
+            .int(now)
+            .int(opts.lease_ttl.as_millis() as i64)
+            .stmt(OTHERS_RUNNING)
+            .text(node);
+        let rows = {
+            let mut w = self.writer().await;
+            b.run(&mut w).await?
+        };
+        let (others, rows) = rows
+            .split_last()
+            .ok_or_else(|| Error::Store("the claim read no row".into()))?;
+        let others: i64 = others.try_get("others").map_err(db_err)?;
+        self.others_running.store(others > 0, Ordering::Relaxed);
+        let mut claims = Vec::new();
+        for r in rows {
             let prio: i64 = r.try_get("priority").map_err(db_err)?;
             let ord: i64 = r.try_get("ord").map_err(db_err)?;
             let row = raw_row!(r)?.decode()?;
@@ -643,11 +623,3 @@ fn encode_events(events: &[EventRecord]) -> Result<Vec<(i64, i64, String)>> {
         .collect()
 }
 
-/// A job's (memory, cpus) caps as read from the spec JSON (NULL, negative or
-/// fractional byte counts from a hand-edited row count as what they say, or 0).
-fn cap_pair(mem: i64, cpu: f64) -> (u64, f64) {
-    (
-        mem.max(0) as u64,
-        if cpu.is_finite() { cpu.max(0.0) } else { 0.0 },
-    )
-}

@@ -26,7 +26,23 @@ fn get<'a>(
     }
 }
 
+/// The goals of item 1 apply where the issue sets them: concurrency 3 (its
+/// orientation figures) and the memory store (the asyncio design keeps
+/// nothing either). The SQLite rows (durable: every state change written)
+/// and c=2 are reported with the same ratio, marked as reports.
+fn item1_goal(conc: usize, name: &str, goal: &'static str) -> (&'static str, bool) {
+    if conc != 3 {
+        ("report (goal set at c=3)", false)
+    } else if name.ends_with("-sqlite") {
+        ("report (durable store)", false)
+    } else {
+        (goal, true)
+    }
+}
+
 pub(crate) fn item1(rep: &mut Report, summ: &BTreeMap<String, Result<Summ, String>>, plan: &Plan) {
+    const OFF_GOAL: &str = "≥ 2× asyncio jobs/s";
+    const CG_GOAL: &str = "≤ 1.3× cgroup floor ms/job";
     for conc in [3, 2] {
         let key = |n: &str| format!("c{conc}/{n}");
         let asy = get(summ, &key("asyncio"));
@@ -40,8 +56,8 @@ pub(crate) fn item1(rep: &mut Report, summ: &BTreeMap<String, Result<Summ, Strin
                 Ok(s) => s,
                 Err(e) => {
                     let goal = match name {
-                        "mgr-off-memory" | "mgr-off-sqlite" => "≥ 2× asyncio jobs/s",
-                        "mgr-cg-memory" | "mgr-cg-sqlite" => "≤ 1.3× cgroup floor ms/job",
+                        "mgr-off-memory" | "mgr-off-sqlite" => item1_goal(conc, name, OFF_GOAL).0,
+                        "mgr-cg-memory" | "mgr-cg-sqlite" => item1_goal(conc, name, CG_GOAL).0,
                         _ => "-",
                     };
                     rep.na(bench, &e, goal);
@@ -49,30 +65,36 @@ pub(crate) fn item1(rep: &mut Report, summ: &BTreeMap<String, Result<Summ, Strin
                 }
             };
             match name {
-                "mgr-off-memory" | "mgr-off-sqlite" => match &asy {
-                    Ok(a) => {
-                        let x = s.rate() / a.rate();
-                        rep.row(
-                            bench,
-                            format!("{} = {x:.2}× asyncio", ms_rate(s)),
-                            "≥ 2× asyncio jobs/s",
-                            Met::of(x >= 2.0),
-                        );
+                "mgr-off-memory" | "mgr-off-sqlite" => {
+                    let (goal, judged) = item1_goal(conc, name, OFF_GOAL);
+                    match &asy {
+                        Ok(a) => {
+                            let x = s.rate() / a.rate();
+                            rep.row(
+                                bench,
+                                format!("{} = {x:.2}× asyncio", ms_rate(s)),
+                                goal,
+                                if judged { Met::of(x >= 2.0) } else { Met::Info },
+                            );
+                        }
+                        Err(_) => rep.row(bench, ms_rate(s), goal, if judged { Met::Na } else { Met::Info }),
                     }
-                    Err(_) => rep.row(bench, ms_rate(s), "≥ 2× asyncio jobs/s", Met::Na),
-                },
-                "mgr-cg-memory" | "mgr-cg-sqlite" => match &cgf {
-                    Ok(f) => {
-                        let x = s.ms / f.ms;
-                        rep.row(
-                            bench,
-                            format!("{} = {x:.2}× cgroup floor", ms_rate(s)),
-                            "≤ 1.3× cgroup floor ms/job",
-                            Met::of(x <= 1.3),
-                        );
+                }
+                "mgr-cg-memory" | "mgr-cg-sqlite" => {
+                    let (goal, judged) = item1_goal(conc, name, CG_GOAL);
+                    match &cgf {
+                        Ok(f) => {
+                            let x = s.ms / f.ms;
+                            rep.row(
+                                bench,
+                                format!("{} = {x:.2}× cgroup floor", ms_rate(s)),
+                                goal,
+                                if judged { Met::of(x <= 1.3) } else { Met::Info },
+                            );
+                        }
+                        Err(_) => rep.row(bench, ms_rate(s), goal, if judged { Met::Na } else { Met::Info }),
                     }
-                    Err(_) => rep.row(bench, ms_rate(s), "≤ 1.3× cgroup floor ms/job", Met::Na),
-                },
+                }
                 "asyncio" => rep.row(bench, ms_rate(s), "baseline", Met::Info),
                 n if is_diagnostic(n) => rep.row(bench, ms_rate(s), "diagnostic", Met::Info),
                 _ => rep.row(bench, ms_rate(s), "floor", Met::Info),

@@ -555,7 +555,7 @@ fn warn_uncapped(shared: &JobShared, why: &str) {
 /// read of its process list here.
 async fn kill_tree(group: Option<Arc<dyn JobGroup>>, pid: u32) {
     match group {
-        Some(g) if g.procs().is_empty() => {}
+        Some(g) if g.is_empty() => {}
         Some(g) => {
             let _ = tokio::task::spawn_blocking(move || g.kill_all(pid as i32)).await;
         }
@@ -566,7 +566,7 @@ async fn kill_tree(group: Option<Arc<dyn JobGroup>>, pid: u32) {
 /// Removes the job's group, killing what is still in it first. An empty
 /// group is removed here (an rmdir per hierarchy); else on a blocking thread.
 async fn destroy(g: Arc<dyn JobGroup>) -> bool {
-    if g.procs().is_empty() && g.try_destroy() {
+    if g.is_empty() && g.try_destroy() {
         return true;
     }
     tokio::task::spawn_blocking(move || {
@@ -579,16 +579,25 @@ async fn destroy(g: Arc<dyn JobGroup>) -> bool {
 
 /// Writes the prompt and closes stdin: at once when the pipe takes it all
 /// (a prompt within the pipe's buffer, 64 KiB on Linux), else from a task
-/// that waits for the CLI to read.
+/// that waits for the CLI to read. The first writes go straight to the
+/// (non-blocking) pipe: tokio's `try_write` would refuse until its reactor
+/// has seen the new pipe writable.
 fn write_prompt(mut stdin: tokio::net::unix::pipe::Sender, prompt: String) {
+    use std::os::fd::AsRawFd;
     let mut done = 0;
     while done < prompt.len() {
-        match stdin.try_write(&prompt.as_bytes()[done..]) {
-            Ok(n) => done += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+        let rest = &prompt.as_bytes()[done..];
+        // SAFETY: a valid buffer of `rest.len()` bytes and an open fd we own.
+        let n = unsafe { libc::write(stdin.as_raw_fd(), rest.as_ptr().cast(), rest.len()) };
+        if n >= 0 {
+            done += n as usize;
+            continue;
+        }
+        match std::io::Error::last_os_error().kind() {
+            std::io::ErrorKind::Interrupted => {}
+            std::io::ErrorKind::WouldBlock => break,
             // The CLI is gone (EPIPE) or the pipe broke: nothing more to send.
-            Err(_) => return,
+            _ => return,
         }
     }
     if done < prompt.len() {

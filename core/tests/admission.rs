@@ -309,3 +309,26 @@ async fn the_sqlite_claim_and_the_memory_store_take_the_same_jobs() {
         assert_eq!(from_memory, want, "memory, {opts:?}");
     }
 }
+
+/// Caps so big that their sum passes 64-bit integers do not stop the SQLite
+/// claim (it sums caps as floats, as the memory store saturates).
+#[tokio::test]
+async fn huge_caps_do_not_overflow_the_sqlite_claim() {
+    use claude_jobs::store::{ClaimOptions, JobRecord, JobStore, SqliteStore};
+    use claude_jobs::{JobInfo, JobSpec};
+    let dir = data_dir();
+    let store = SqliteStore::open(&dir.path().join("huge.db")).await.unwrap();
+    for id in ["a", "b", "c"] {
+        let spec = JobSpec::builder()
+            .prompt("x")
+            .memory_bytes(i64::MAX as u64 - 1)
+            .build()
+            .unwrap();
+        let info = JobInfo::queued(id.to_string(), &spec, 0);
+        store.insert(&JobRecord { info, spec }).await.unwrap();
+    }
+    let opts = ClaimOptions::new(std::time::Duration::from_secs(60));
+    assert_eq!(store.claim_with("n", 2, &opts).await.unwrap().len(), 2);
+    // Two such caps running, one more queued: still no error.
+    assert_eq!(store.claim_with("n", 2, &opts).await.unwrap().len(), 1);
+}

@@ -74,6 +74,10 @@ pub(crate) trait JobGroup: Send + Sync + std::fmt::Debug {
     /// The `cgroup.procs` files the child writes `0` to before exec.
     fn attach_paths(&self) -> Vec<PathBuf>;
     fn procs(&self) -> Vec<i32>;
+    /// No process left in the group (nor, on v2, in groups under it).
+    fn is_empty(&self) -> bool {
+        self.procs().is_empty()
+    }
     /// Kills every process in the group and waits until it is empty. Orphans
     /// re-parented to us are reaped; `leader` (the CLI) is left for its owner.
     fn kill_all(&self, leader: i32);

@@ -225,6 +225,11 @@ impl JobGroup for V2Group {
         cgfs::procs(&self.dir)
     }
 
+    fn is_empty(&self) -> bool {
+        // `populated` counts the groups a job may have made under its own.
+        !self.populated()
+    }
+
     fn kill_all(&self, leader: i32) {
         let has_kill = self.dir.join("cgroup.kill").exists();
         let deadline = Instant::now() + Duration::from_secs(5);

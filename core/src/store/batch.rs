@@ -7,13 +7,17 @@
 //! Parameters are anonymous `?`, bound in text order: sqlx numbers them
 //! across the statements of the query.
 //!
-//! A batch that opens a transaction and fails (or whose caller is cancelled)
-//! before its `COMMIT` leaves the transaction open on the connection; the
-//! store then rolls it back before its next write ([`Batch::run_tx`] marks it).
+//! A batch that opens a transaction and fails before its `COMMIT` is rolled
+//! back at once. One whose caller is cancelled mid-way would leave the
+//! transaction open, holding the file's write lock against every other
+//! process: [`Writer::run_tx`] then rolls it back from a task of its own, and
+//! every write first rolls back whatever is still marked open.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use sqlx::sqlite::{SqliteConnection, SqliteRow};
+use tokio::sync::{Mutex, MutexGuard};
 
 use super::sql::db_err;
 use crate::error::Result;
@@ -99,37 +103,84 @@ impl Batch {
         q.fetch_all(conn).await.map_err(db_err)
     }
 
-    /// Runs statements that open a transaction (and, unless the caller ends
-    /// it with another batch, commit it). `open_tx` is set while it may be
-    /// open: on an error the transaction is rolled back here; if the caller
-    /// is cancelled, by the store's next write ([`settle`]).
+}
+
+/// The writer connection and whether a batch may have left a transaction
+/// open on it.
+#[derive(Debug, Clone)]
+pub(crate) struct Writer {
+    conn: Arc<Mutex<SqliteConnection>>,
+    open_tx: Arc<AtomicBool>,
+}
+
+impl Writer {
+    pub(crate) fn new(conn: SqliteConnection) -> Self {
+        Writer {
+            conn: Arc::new(Mutex::new(conn)),
+            open_tx: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// The connection, with no transaction left open by an earlier batch.
+    pub(crate) async fn lock(&self) -> MutexGuard<'_, SqliteConnection> {
+        let mut c = self.conn.lock().await;
+        settle(&mut c, &self.open_tx).await;
+        c
+    }
+
+    /// Runs a batch that opens a transaction and ends with `COMMIT`. On an
+    /// error the transaction is rolled back here; if the caller goes away
+    /// before the batch ends, from a task as soon as the connection is free.
     pub(crate) async fn run_tx(
         &self,
         conn: &mut SqliteConnection,
-        open_tx: &AtomicBool,
+        batch: &Batch,
     ) -> Result<Vec<SqliteRow>> {
-        open_tx.store(true, Ordering::SeqCst);
-        match self.run(conn).await {
+        debug_assert!(batch.sql.trim_end().ends_with("COMMIT;"));
+        self.open_tx.store(true, Ordering::SeqCst);
+        let guard = RollbackOnDrop(Some(self.clone()));
+        let out = match batch.run(conn).await {
             Ok(rows) => {
-                if self.sql.trim_end().ends_with("COMMIT;") {
-                    open_tx.store(false, Ordering::SeqCst);
-                }
+                self.open_tx.store(false, Ordering::SeqCst);
                 Ok(rows)
             }
             Err(e) => {
-                settle(conn, open_tx).await;
+                settle(conn, &self.open_tx).await;
                 Err(e)
             }
+        };
+        std::mem::forget(guard);
+        out
+    }
+}
+
+/// Dropped only when the caller of [`Writer::run_tx`] was cancelled.
+struct RollbackOnDrop(Option<Writer>);
+
+impl Drop for RollbackOnDrop {
+    fn drop(&mut self) {
+        let Some(w) = self.0.take() else { return };
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                drop(w.lock().await);
+            });
         }
     }
 }
 
-/// Rolls back a transaction a failed or cancelled batch left open.
-pub(crate) async fn settle(conn: &mut SqliteConnection, open_tx: &AtomicBool) {
+/// Rolls back a transaction a failed or cancelled batch left open. The mark
+/// stays when the rollback failed for another reason than there being no
+/// transaction, so the next write tries again.
+async fn settle(conn: &mut SqliteConnection, open_tx: &AtomicBool) {
     if open_tx.load(Ordering::SeqCst) {
-        // "no transaction is active" when it had not begun or had ended: fine.
-        let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-        open_tx.store(false, Ordering::SeqCst);
+        let done = match sqlx::query("ROLLBACK").execute(&mut *conn).await {
+            Ok(_) => true,
+            // It had not begun, or it had ended.
+            Err(e) => e.to_string().contains("no transaction is active"),
+        };
+        if done {
+            open_tx.store(false, Ordering::SeqCst);
+        }
     }
 }
 
@@ -138,88 +189,122 @@ mod tests {
     use super::*;
     use sqlx::{Connection, Row};
 
-    async fn conn() -> SqliteConnection {
+    async fn writer() -> Writer {
         let mut c = SqliteConnection::connect("sqlite::memory:").await.unwrap();
         sqlx::raw_sql("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)")
             .execute(&mut c)
             .await
             .unwrap();
-        c
+        Writer::new(c)
     }
 
-    async fn count(c: &mut SqliteConnection) -> i64 {
+    async fn count(w: &Writer) -> i64 {
+        let mut c = w.lock().await;
         sqlx::query("SELECT COUNT(*) AS n FROM t")
-            .fetch_one(c)
+            .fetch_one(&mut *c)
             .await
             .unwrap()
             .get("n")
     }
 
+    fn insert(b: &mut Batch, id: i64, v: Option<&str>) {
+        b.stmt("INSERT INTO t (id, v) VALUES (?, ?)")
+            .int(id)
+            .opt_text(v.map(String::from));
+    }
+
     #[tokio::test]
     async fn parameters_run_across_statements_and_rows_come_back() {
-        let mut c = conn().await;
-        let open = AtomicBool::new(false);
+        let w = writer().await;
         let mut b = Batch::default();
-        b.stmt("BEGIN IMMEDIATE")
-            .stmt("INSERT INTO t (id, v) VALUES (?, ?)")
-            .int(1)
-            .text("a")
-            .stmt("INSERT INTO t (id, v) VALUES (?, ?) RETURNING v")
+        b.stmt("BEGIN IMMEDIATE");
+        insert(&mut b, 1, Some("a"));
+        b.stmt("INSERT INTO t (id, v) VALUES (?, ?) RETURNING v")
             .int(2)
             .text("b")
             .stmt("COMMIT");
-        let rows = b.run_tx(&mut c, &open).await.unwrap();
+        let rows = {
+            let mut c = w.lock().await;
+            w.run_tx(&mut c, &b).await.unwrap()
+        };
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].get::<String, _>("v"), "b");
-        assert!(!open.load(Ordering::SeqCst));
-        assert_eq!(count(&mut c).await, 2);
+        assert!(!w.open_tx.load(Ordering::SeqCst));
+        assert_eq!(count(&w).await, 2);
     }
 
     #[tokio::test]
     async fn a_failing_statement_rolls_the_whole_batch_back() {
-        let mut c = conn().await;
-        let open = AtomicBool::new(false);
+        let w = writer().await;
         let mut b = Batch::default();
-        b.stmt("BEGIN IMMEDIATE")
-            .stmt("INSERT INTO t (id, v) VALUES (?, ?)")
-            .int(1)
-            .text("a")
-            // NOT NULL violated: the batch stops here, before COMMIT.
-            .stmt("INSERT INTO t (id, v) VALUES (?, ?)")
-            .int(2)
-            .opt_text(None)
-            .stmt("COMMIT");
-        assert!(b.run_tx(&mut c, &open).await.is_err());
-        assert!(!open.load(Ordering::SeqCst));
-        assert_eq!(count(&mut c).await, 0, "the first insert was rolled back");
+        b.stmt("BEGIN IMMEDIATE");
+        insert(&mut b, 1, Some("a"));
+        // NOT NULL violated: the batch stops here, before COMMIT.
+        insert(&mut b, 2, None);
+        b.stmt("COMMIT");
+        {
+            let mut c = w.lock().await;
+            assert!(w.run_tx(&mut c, &b).await.is_err());
+        }
+        assert!(!w.open_tx.load(Ordering::SeqCst));
+        assert_eq!(count(&w).await, 0, "the first insert was rolled back");
         // The connection takes a new transaction.
         let mut ok = Batch::default();
-        ok.stmt("BEGIN IMMEDIATE")
-            .stmt("INSERT INTO t (id, v) VALUES (?, ?)")
-            .int(3)
-            .text("c")
-            .stmt("COMMIT");
-        ok.run_tx(&mut c, &open).await.unwrap();
-        assert_eq!(count(&mut c).await, 1);
+        ok.stmt("BEGIN IMMEDIATE");
+        insert(&mut ok, 3, Some("c"));
+        ok.stmt("COMMIT");
+        let mut c = w.lock().await;
+        w.run_tx(&mut c, &ok).await.unwrap();
+        drop(c);
+        assert_eq!(count(&w).await, 1);
     }
 
     #[tokio::test]
-    async fn a_transaction_left_open_is_rolled_back_by_settle() {
-        let mut c = conn().await;
-        let open = AtomicBool::new(false);
-        let mut b = Batch::default();
-        b.stmt("BEGIN IMMEDIATE")
-            .stmt("INSERT INTO t (id, v) VALUES (?, ?)")
-            .int(1)
-            .text("a");
-        // No COMMIT: as if the caller had gone away before its second batch.
-        b.run_tx(&mut c, &open).await.unwrap();
-        assert!(open.load(Ordering::SeqCst));
-        settle(&mut c, &open).await;
-        assert!(!open.load(Ordering::SeqCst));
-        assert_eq!(count(&mut c).await, 0);
+    async fn a_transaction_left_open_is_rolled_back_before_the_next_write() {
+        let w = writer().await;
+        // As if a batch's caller had gone away after its BEGIN: the mark is set.
+        {
+            let mut c = w.lock().await;
+            let mut b = Batch::default();
+            b.stmt("BEGIN IMMEDIATE");
+            insert(&mut b, 1, Some("a"));
+            b.run(&mut c).await.unwrap();
+            w.open_tx.store(true, Ordering::SeqCst);
+        }
+        assert_eq!(count(&w).await, 0, "lock() rolled the open transaction back");
+        assert!(!w.open_tx.load(Ordering::SeqCst));
         let mut again = Batch::default();
         again.stmt("BEGIN IMMEDIATE").stmt("COMMIT");
-        again.run_tx(&mut c, &open).await.unwrap();
+        let mut c = w.lock().await;
+        w.run_tx(&mut c, &again).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_batch_is_rolled_back_without_another_write() {
+        let w = writer().await;
+        // A batch that cannot finish quickly: a recursive count to 2 million
+        // inside the transaction, so the caller is cancelled mid-way.
+        let mut b = Batch::default();
+        b.stmt("BEGIN IMMEDIATE");
+        insert(&mut b, 1, Some("a"));
+        b.stmt(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000000) \
+             SELECT COUNT(*) FROM n",
+        )
+        .stmt("COMMIT");
+        {
+            let mut c = w.lock().await;
+            let run = w.run_tx(&mut c, &b);
+            let _ = tokio::time::timeout(std::time::Duration::from_millis(1), run).await;
+        }
+        // The task the guard spawned rolls back as soon as it has the connection.
+        for _ in 0..200 {
+            if !w.open_tx.load(Ordering::SeqCst) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert!(!w.open_tx.load(Ordering::SeqCst), "still marked open");
+        assert_eq!(count(&w).await, 0);
     }
 }

@@ -108,9 +108,9 @@ impl ClaimOptions {
         for (i, (m, c)) in queue.iter().enumerate() {
             mem = mem.saturating_add(*m);
             cpu += c;
-            let mem_ok = self.memory_budget.map_or(true, |b| mem <= b);
+            let mem_ok = self.memory_budget.is_none_or(|b| mem <= b);
             // A little slack so 0.1 + 0.2 fits a budget of 0.3.
-            let cpu_ok = self.cpu_budget.map_or(true, |b| cpu <= b + 1e-9);
+            let cpu_ok = self.cpu_budget.is_none_or(|b| cpu <= b + 1e-9);
             if !(mem_ok && cpu_ok) {
                 return i;
             }

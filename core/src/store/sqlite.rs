@@ -19,9 +19,8 @@ use sqlx::sqlite::{
     SqliteSynchronous,
 };
 use sqlx::{Connection, Row};
-use tokio::sync::Mutex;
 
-use super::batch::{settle, Batch};
+use super::batch::{Batch, Writer};
 use super::sql::{db_err, raw_row, timeout_ms, to_json, SQLITE_MIGRATIONS};
 use super::{Claim, ClaimOptions, Held, JobRecord, JobRow, JobStore, Requeue};
 use crate::error::{Error, Result};
@@ -34,47 +33,49 @@ const COLS: &str =
                     lease_expires_at, deadline_at, cancel_requested_at, spec, info";
 
 /// Who else runs jobs from the file, after [`CLAIM`] in the same query
-/// (parameter ?9: this node; sqlx numbers `?NNN` across the whole query).
+/// (parameter ?6: this node; sqlx numbers `?NNN` across the whole query).
 const OTHERS_RUNNING: &str =
-    "SELECT COALESCE(SUM(locked_by IS NOT ?9), 0) AS others FROM cj_jobs WHERE state = 'running'";
+    "SELECT COALESCE(SUM(locked_by IS NOT ?6), 0) AS others FROM cj_jobs WHERE state = 'running'";
 
 /// The claim in one statement (so one transaction): the ready jobs in claim
 /// order (at most the `LIMIT`), with the running totals of their caps, and
 /// what the running jobs of every process hold; the longest prefix within
 /// the slot count and the budgets is taken. Caps count as in
-/// `ClaimOptions::fitting` (a missing or negative cap is 0; the CPU sum gets
-/// the same 1e-9 slack). Parameters: ?1 now, ?2 how many, ?3 max running,
-/// ?4 memory budget, ?5 CPU budget (each NULL when none), ?6 node, ?7 now,
-/// ?8 lease length in ms.
-const CLAIM: &str = "WITH h AS (SELECT COUNT(*) AS n, \
-      MAX(CAST(COALESCE(SUM(json_extract(spec, '$.limits.memory')), 0) AS INTEGER), 0) AS mem, \
-      MAX(CAST(COALESCE(SUM(json_extract(spec, '$.limits.cpus')), 0) AS REAL), 0.0) AS cpu \
+/// `ClaimOptions::fitting`: a missing or negative cap is 0, sums are floats
+/// (`TOTAL`: no overflow on absurd caps), the CPU sum gets the same 1e-9
+/// slack. The time is SQLite's, read once the write lock is held (another
+/// process may have held it), in Unix ms. Parameters: ?1 how many, ?2 max
+/// running, ?3 memory budget, ?4 CPU budget (each NULL when none), ?5 node,
+/// ?6 (see [`OTHERS_RUNNING`]), ?7 lease length in ms.
+const CLAIM: &str = "WITH t AS (SELECT CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) AS now), \
+     h AS (SELECT COUNT(*) AS n, \
+      MAX(TOTAL(json_extract(spec, '$.limits.memory')), 0.0) AS mem, \
+      MAX(TOTAL(json_extract(spec, '$.limits.cpus')), 0.0) AS cpu \
       FROM cj_jobs WHERE state = 'running'), \
      c0 AS (SELECT j.id, \
-      MAX(CAST(COALESCE(json_extract(j.spec, '$.limits.memory'), 0) AS INTEGER), 0) AS mem, \
+      MAX(CAST(COALESCE(json_extract(j.spec, '$.limits.memory'), 0) AS REAL), 0.0) AS mem, \
       MAX(CAST(COALESCE(json_extract(j.spec, '$.limits.cpus'), 0) AS REAL), 0.0) AS cpu, \
       j.priority AS prio, j.run_at AS ra, j.rowid AS rid \
-      FROM cj_jobs j WHERE j.state = 'queued' AND j.run_at <= ?1 AND NOT EXISTS (SELECT 1 FROM cj_job_deps d \
+      FROM cj_jobs j, t WHERE j.state = 'queued' AND j.run_at <= t.now AND NOT EXISTS (SELECT 1 FROM cj_job_deps d \
       JOIN cj_jobs p ON p.id = d.dep_id WHERE d.job_id = j.id AND p.state <> 'succeeded') \
-      ORDER BY j.priority DESC, j.run_at, j.rowid LIMIT ?2), \
-     c AS (SELECT id, ROW_NUMBER() OVER w AS k, SUM(mem) OVER w AS mem, SUM(cpu) OVER w AS cpu FROM c0 \
+      ORDER BY j.priority DESC, j.run_at, j.rowid LIMIT ?1), \
+     c AS (SELECT id, ROW_NUMBER() OVER w AS k, TOTAL(mem) OVER w AS mem, TOTAL(cpu) OVER w AS cpu FROM c0 \
       WINDOW w AS (ORDER BY prio DESC, ra, rid ROWS UNBOUNDED PRECEDING)), \
-     pick AS (SELECT c.id FROM c, h WHERE (?3 IS NULL OR c.k <= ?3 - h.n) \
-      AND (?4 IS NULL OR h.mem + c.mem <= ?4) AND (?5 IS NULL OR h.cpu + c.cpu <= ?5 + 1e-9)) \
+     pick AS (SELECT c.id FROM c, h WHERE (?2 IS NULL OR c.k <= ?2 - h.n) \
+      AND (?3 IS NULL OR h.mem + c.mem <= ?3) AND (?4 IS NULL OR h.cpu + c.cpu <= ?4 + 1e-9)) \
      UPDATE cj_jobs SET state = 'running', run_lease = run_lease + 1, attempt = attempt + 1, \
-     locked_by = ?6, started_at = ?7, finished_at = NULL, heartbeat_at = ?7, lease_expires_at = ?7 + ?8, \
-     deadline_at = CASE WHEN timeout_ms IS NULL THEN NULL ELSE ?7 + timeout_ms END, cancel_requested_at = NULL \
-     WHERE id IN (SELECT id FROM pick)";
+     locked_by = ?5, started_at = (SELECT now FROM t), finished_at = NULL, heartbeat_at = (SELECT now FROM t), \
+     lease_expires_at = (SELECT now FROM t) + ?7, \
+     deadline_at = CASE WHEN timeout_ms IS NULL THEN NULL ELSE (SELECT now FROM t) + timeout_ms END, \
+     cancel_requested_at = NULL WHERE id IN (SELECT id FROM pick)";
 
 /// The SQLite job store (see the module docs).
 pub struct SqliteStore {
     path: PathBuf,
-    writer: Mutex<SqliteConnection>,
+    writer: Writer,
     reader: SqlitePool,
     /// Another process had running jobs at the last claim.
     others_running: AtomicBool,
-    /// A batch may have left a transaction open on `writer` (see `batch`).
-    open_tx: AtomicBool,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -121,19 +122,16 @@ impl SqliteStore {
             .map_err(|e| open_err(path, e))?;
         Ok(SqliteStore {
             path: path.to_path_buf(),
-            writer: Mutex::new(writer),
+            writer: Writer::new(writer),
             reader,
             others_running: AtomicBool::new(false),
-            open_tx: AtomicBool::new(false),
         })
     }
 
     /// The writer connection, with no transaction left open by a batch that
     /// failed or whose caller was cancelled.
     async fn writer(&self) -> tokio::sync::MutexGuard<'_, SqliteConnection> {
-        let mut w = self.writer.lock().await;
-        settle(&mut w, &self.open_tx).await;
-        w
+        self.writer.lock().await
     }
 
     /// The database file.
@@ -234,7 +232,7 @@ impl JobStore for SqliteStore {
         }
         b.stmt("COMMIT");
         let mut w = self.writer().await;
-        b.run_tx(&mut w, &self.open_tx).await.map(|_| ())
+        self.writer.run_tx(&mut w, &b).await.map(|_| ())
     }
 
     async fn claim(&self, node: &str, n: usize) -> Result<Vec<Claim>> {
@@ -247,21 +245,18 @@ impl JobStore for SqliteStore {
         if n == 0 {
             return Ok(Vec::new());
         }
-        let now = now_ms() as i64;
         // One call: the claim (one statement, so one transaction: the count,
         // the budgets and the update agree), then who else runs jobs.
         let mut b = Batch::default();
         b.stmt(&format!("{CLAIM} RETURNING {COLS}, priority, rowid AS ord"))
-            .int(now)
             .int(n as i64)
             .opt_int(opts.max_running.map(|m| m as i64))
-            .opt_int(opts.memory_budget.map(|m| m.min(i64::MAX as u64) as i64))
+            .opt_real(opts.memory_budget.map(|m| m as f64))
             .opt_real(opts.cpu_budget)
             .text(node)
-            .int(now)
+            .text(node)
             .int(opts.lease_ttl.as_millis() as i64)
-            .stmt(OTHERS_RUNNING)
-            .text(node);
+            .stmt(OTHERS_RUNNING);
         let rows = {
             let mut w = self.writer().await;
             b.run(&mut w).await?
@@ -536,7 +531,7 @@ impl JobStore for SqliteStore {
         }
         let mut b = Batch::default();
         b.stmt("BEGIN IMMEDIATE").events(id, encoded).stmt("COMMIT");
-        b.run_tx(&mut w, &self.open_tx).await.map(|_| ())
+        self.writer.run_tx(&mut w, &b).await.map(|_| ())
     }
 
     async fn events(&self, id: &str, after_seq: u64) -> Result<Vec<EventRecord>> {

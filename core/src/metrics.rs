@@ -36,21 +36,14 @@ struct TokenLabel {
 type FloatCounter = Counter<f64, std::sync::atomic::AtomicU64>;
 
 fn duration_histogram() -> Histogram {
-    Histogram::new(
-        [
-            1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0,
-        ]
-        .into_iter(),
-    )
+    Histogram::new([
+        1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0,
+    ])
 }
 
 fn memory_histogram() -> Histogram {
     let mib = (1u64 << 20) as f64;
-    Histogram::new(
-        [64.0, 128.0, 256.0, 512.0, 800.0, 1024.0, 2048.0, 4096.0]
-            .map(|m| m * mib)
-            .into_iter(),
-    )
+    Histogram::new([64.0, 128.0, 256.0, 512.0, 800.0, 1024.0, 2048.0, 4096.0].map(|m| m * mib))
 }
 
 fn template_of(i: &JobInfo) -> String {

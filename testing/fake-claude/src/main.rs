@@ -147,6 +147,14 @@ fn splitmix64(state: &mut u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// The value of a `NAME: value` line in the prompt (e.g. `fake-scenario: alloc`).
+fn prompt_directive(prompt: &str, key: &str) -> Option<String> {
+    prompt
+        .lines()
+        .find_map(|l| l.trim().strip_prefix(key).map(|v| v.trim().to_string()))
+        .filter(|v| !v.is_empty())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,12 +184,4 @@ mod tests {
         assert_eq!(parts, [8, 4, 4, 4, 12]);
         assert_eq!(&id[14..15], "4");
     }
-}
-
-/// The value of a `NAME: value` line in the prompt (e.g. `fake-scenario: alloc`).
-fn prompt_directive(prompt: &str, key: &str) -> Option<String> {
-    prompt
-        .lines()
-        .find_map(|l| l.trim().strip_prefix(key).map(|v| v.trim().to_string()))
-        .filter(|v| !v.is_empty())
 }

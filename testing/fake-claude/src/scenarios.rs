@@ -189,7 +189,7 @@ fn thrash(ctx: &Ctx, out: &mut Out) -> i32 {
             }
         }
         passes += 1;
-        if passes % 16 == 0 {
+        if passes.is_multiple_of(16) {
             out.line(&m::assistant_text(ctx, &format!("thrash: {passes} passes over the file")));
         }
     }

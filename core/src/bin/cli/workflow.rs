@@ -118,7 +118,7 @@ pub async fn run(a: WorkflowArgs) -> ExitCode {
         m.shutdown().await;
     }
     let total: f64 = infos.iter().filter_map(|i| i.cost_usd).sum();
-    let offline = !(key_set && !a.offline);
+    let offline = !key_set || a.offline;
     if a.json {
         let jobs: Vec<_> = infos
             .iter()

@@ -45,6 +45,9 @@ claude-cli:
 # Unit, integration, doc and real-CLI tests of the Rust crates. The real-CLI
 # tests (core/tests/real_cli.rs) must run here, never skip.
 test-rust: claude-cli
+	@if $(CARGO) clippy --version >/dev/null 2>&1; then \
+	  $(CARGO) clippy -q --workspace --all-targets --features claude-jobs/cli -- -D warnings && echo "clippy: no warnings"; \
+	else echo "clippy: SKIPPED (the clippy component is not installed: rustup component add clippy)"; fi
 	CLAUDE_BIN="$$(cat .tools/claude.path)" CLAUDE_JOBS_REQUIRE_REAL_CLI=1 $(CARGO) test -p claude-jobs --features cli
 	CLAUDE_BIN="$$(cat .tools/claude.path)" $(CARGO) test -p fake-claude -p mock-anthropic
 	@echo "examples/rust on the fake CLI:"; $(CARGO) run -q -p claude-jobs-example -- $(or $(CARGO_TARGET_DIR),target)/debug/fake-claude "Test Brand"

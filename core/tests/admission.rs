@@ -332,3 +332,31 @@ async fn huge_caps_do_not_overflow_the_sqlite_claim() {
     // Two such caps running, one more queued: still no error.
     assert_eq!(store.claim_with("n", 2, &opts).await.unwrap().len(), 1);
 }
+
+/// A job queued this very millisecond is ready for the SQLite claim (its
+/// clock is SQLite's, read under the write lock, never before the caller's).
+#[tokio::test]
+async fn the_sqlite_claim_takes_a_job_queued_the_same_millisecond() {
+    use claude_jobs::store::{ClaimOptions, JobRecord, JobStore, SqliteStore};
+    use claude_jobs::{JobInfo, JobSpec};
+    let dir = data_dir();
+    let store = SqliteStore::open(&dir.path().join("now.db")).await.unwrap();
+    let opts = ClaimOptions::new(std::time::Duration::from_secs(60));
+    let spec = JobSpec::from_prompt("x");
+    for i in 0..200 {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        let info = JobInfo::queued(format!("job-{i}"), &spec, now);
+        store
+            .insert(&JobRecord {
+                info,
+                spec: spec.clone(),
+            })
+            .await
+            .unwrap();
+        let got = store.claim_with("n", 1, &opts).await.unwrap();
+        assert_eq!(got.len(), 1, "job {i} (queued at {now}) was not ready");
+    }
+}

@@ -44,10 +44,12 @@ const OTHERS_RUNNING: &str =
 /// `ClaimOptions::fitting`: a missing or negative cap is 0, sums are floats
 /// (`TOTAL`: no overflow on absurd caps), the CPU sum gets the same 1e-9
 /// slack. The time is SQLite's, read once the write lock is held (another
-/// process may have held it), in Unix ms. Parameters: ?1 how many, ?2 max
-/// running, ?3 memory budget, ?4 CPU budget (each NULL when none), ?5 node,
-/// ?6 (see [`OTHERS_RUNNING`]), ?7 lease length in ms.
-const CLAIM: &str = "WITH t AS (SELECT CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) AS now), \
+/// process may have held it), in Unix ms (rounded: `julianday` is a float of
+/// whole ms), and never before the caller's clock (?8): a job submitted this
+/// very ms is ready. Parameters: ?1 how many, ?2 max running, ?3 memory
+/// budget, ?4 CPU budget (each NULL when none), ?5 node, ?6 (see
+/// [`OTHERS_RUNNING`]), ?7 lease length in ms, ?8 now (Unix ms).
+const CLAIM: &str = "WITH t AS (SELECT MAX(CAST(ROUND((julianday('now') - 2440587.5) * 86400000.0) AS INTEGER), ?8) AS now), \
      h AS (SELECT COUNT(*) AS n, \
       MAX(TOTAL(json_extract(spec, '$.limits.memory')), 0.0) AS mem, \
       MAX(TOTAL(json_extract(spec, '$.limits.cpus')), 0.0) AS cpu \
@@ -256,6 +258,7 @@ impl JobStore for SqliteStore {
             .text(node)
             .text(node)
             .int(opts.lease_ttl.as_millis() as i64)
+            .int(now_ms() as i64)
             .stmt(OTHERS_RUNNING);
         let rows = {
             let mut w = self.writer().await;

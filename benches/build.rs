@@ -10,9 +10,17 @@ use std::process::Command;
 fn main() {
     let src = PathBuf::from("tiny-cli/tiny_cli.c");
     println!("cargo:rerun-if-changed={}", src.display());
-    println!("cargo:rerun-if-env-changed=CC");
+    let target = std::env::var("TARGET").unwrap_or_default();
+    let target_cc = format!("CC_{}", target.replace('-', "_"));
+    for v in [target_cc.as_str(), "TARGET_CC", "CC"] {
+        println!("cargo:rerun-if-env-changed={v}");
+    }
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR")).join("tiny-cli");
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    // The C compiler for the target, as the `cc` crate looks for it.
+    let cc = [target_cc.as_str(), "TARGET_CC", "CC"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| "cc".into());
     let mut built = "";
     for (how, extra) in [("static", &["-static"][..]), ("dynamic", &[][..])] {
         let ok = Command::new(&cc)

@@ -2,11 +2,13 @@
 //! every manager process of the host.
 //!
 //! WAL journal, `synchronous=NORMAL`, a 10 s busy timeout, foreign keys on;
-//! one writer connection whose every write transaction starts with
-//! `BEGIN IMMEDIATE` (so it waits for the file lock instead of failing with
-//! SQLITE_BUSY at its first write), plus a small pool for reads. The claim
-//! counts running rows in its own transaction, so a concurrency limit holds
-//! across processes.
+//! one writer connection, plus a small pool for reads. A write of several
+//! statements starts with `BEGIN IMMEDIATE` (so it waits for the file lock
+//! instead of failing with SQLITE_BUSY at its first write); a single write
+//! statement is its own transaction (SQLite takes the write lock as it starts,
+//! with the same wait). Each write is one call to sqlx's SQLite thread
+//! (`batch.rs`). The claim is one statement that counts running rows, so a
+//! concurrency limit holds across processes.
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

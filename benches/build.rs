@@ -37,7 +37,10 @@ fn main() {
         }
     }
     if built.is_empty() {
-        println!("cargo:warning=could not compile {} with {cc}: the bench will use fake-claude", src.display());
+        println!(
+            "cargo:warning=could not compile {} with {cc}: the bench will use fake-claude",
+            src.display()
+        );
         println!("cargo:rustc-env=TINY_CLI=");
     } else {
         println!("cargo:rustc-env=TINY_CLI={}", out.display());

@@ -77,7 +77,12 @@ pub(crate) fn item1(rep: &mut Report, summ: &BTreeMap<String, Result<Summ, Strin
                                 if judged { Met::of(x >= 2.0) } else { Met::Info },
                             );
                         }
-                        Err(_) => rep.row(bench, ms_rate(s), goal, if judged { Met::Na } else { Met::Info }),
+                        Err(_) => rep.row(
+                            bench,
+                            ms_rate(s),
+                            goal,
+                            if judged { Met::Na } else { Met::Info },
+                        ),
                     }
                 }
                 "mgr-cg-memory" | "mgr-cg-sqlite" => {
@@ -92,7 +97,12 @@ pub(crate) fn item1(rep: &mut Report, summ: &BTreeMap<String, Result<Summ, Strin
                                 if judged { Met::of(x <= 1.3) } else { Met::Info },
                             );
                         }
-                        Err(_) => rep.row(bench, ms_rate(s), goal, if judged { Met::Na } else { Met::Info }),
+                        Err(_) => rep.row(
+                            bench,
+                            ms_rate(s),
+                            goal,
+                            if judged { Met::Na } else { Met::Info },
+                        ),
                     }
                 }
                 "asyncio" => rep.row(bench, ms_rate(s), "baseline", Met::Info),

@@ -100,7 +100,10 @@ impl Opts {
         let how = if self.tiny == self.fake {
             "fake-claude, scenario `trivial` (no C compiler: tiny-cli not built)".to_string()
         } else if self.tiny == Path::new(env!("TINY_CLI")) {
-            format!("tiny-cli ({}, benches/tiny-cli/tiny_cli.c)", env!("TINY_CLI_LINK"))
+            format!(
+                "tiny-cli ({}, benches/tiny-cli/tiny_cli.c)",
+                env!("TINY_CLI_LINK")
+            )
         } else {
             format!("{} (--tiny)", self.tiny.display())
         };

@@ -249,8 +249,11 @@ async fn the_sqlite_claim_and_the_memory_store_take_the_same_jobs() {
     use claude_jobs::store::{ClaimOptions, JobRecord, JobStore, SqliteStore};
     use claude_jobs::{JobInfo, JobSpec};
     let dir = data_dir();
-    let sqlite: Arc<dyn JobStore> =
-        Arc::new(SqliteStore::open(&dir.path().join("claim.db")).await.unwrap());
+    let sqlite: Arc<dyn JobStore> = Arc::new(
+        SqliteStore::open(&dir.path().join("claim.db"))
+            .await
+            .unwrap(),
+    );
     let memory: Arc<dyn JobStore> = Arc::new(MemoryStore::new());
     // (id, memory MiB, cpus, priority): claim order is b (priority 5), then a, c, d, e, f.
     let jobs = [
@@ -317,7 +320,9 @@ async fn huge_caps_do_not_overflow_the_sqlite_claim() {
     use claude_jobs::store::{ClaimOptions, JobRecord, JobStore, SqliteStore};
     use claude_jobs::{JobInfo, JobSpec};
     let dir = data_dir();
-    let store = SqliteStore::open(&dir.path().join("huge.db")).await.unwrap();
+    let store = SqliteStore::open(&dir.path().join("huge.db"))
+        .await
+        .unwrap();
     for id in ["a", "b", "c"] {
         let spec = JobSpec::builder()
             .prompt("x")

@@ -283,8 +283,11 @@ impl JobGroup for V2Group {
 
     fn stats(&self) -> ResourceStats {
         let d = &self.dir;
-        let [usage, throttled, nr_throttled] =
-            cgfs::keyed_many(d, "cpu.stat", ["usage_usec", "throttled_usec", "nr_throttled"]);
+        let [usage, throttled, nr_throttled] = cgfs::keyed_many(
+            d,
+            "cpu.stat",
+            ["usage_usec", "throttled_usec", "nr_throttled"],
+        );
         ResourceStats {
             peak_memory_bytes: cgfs::read_u64(d, "memory.peak"),
             cpu_usage_usec: usage,

@@ -102,7 +102,6 @@ impl Batch {
         }
         q.fetch_all(conn).await.map_err(db_err)
     }
-
 }
 
 /// The writer connection and whether a batch may have left a transaction
@@ -138,7 +137,7 @@ impl Writer {
     ) -> Result<Vec<SqliteRow>> {
         debug_assert!(batch.sql.trim_end().ends_with("COMMIT;"));
         self.open_tx.store(true, Ordering::SeqCst);
-        let guard = RollbackOnDrop(Some(self.clone()));
+        let mut guard = RollbackOnDrop(Some(self.clone()));
         let out = match batch.run(conn).await {
             Ok(rows) => {
                 self.open_tx.store(false, Ordering::SeqCst);
@@ -149,12 +148,14 @@ impl Writer {
                 Err(e)
             }
         };
-        std::mem::forget(guard);
+        // Finished (either way): nothing for the guard to do.
+        guard.0 = None;
         out
     }
 }
 
-/// Dropped only when the caller of [`Writer::run_tx`] was cancelled.
+/// Armed (`Some`) only while a batch runs: dropped armed when the caller of
+/// [`Writer::run_tx`] was cancelled.
 struct RollbackOnDrop(Option<Writer>);
 
 impl Drop for RollbackOnDrop {
@@ -230,6 +231,8 @@ mod tests {
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].get::<String, _>("v"), "b");
         assert!(!w.open_tx.load(Ordering::SeqCst));
+        // The guard let go of its copy: the connection closes with the store.
+        assert_eq!(Arc::strong_count(&w.conn), 1);
         assert_eq!(count(&w).await, 2);
     }
 
@@ -271,7 +274,11 @@ mod tests {
             b.run(&mut c).await.unwrap();
             w.open_tx.store(true, Ordering::SeqCst);
         }
-        assert_eq!(count(&w).await, 0, "lock() rolled the open transaction back");
+        assert_eq!(
+            count(&w).await,
+            0,
+            "lock() rolled the open transaction back"
+        );
         assert!(!w.open_tx.load(Ordering::SeqCst));
         let mut again = Batch::default();
         again.stmt("BEGIN IMMEDIATE").stmt("COMMIT");

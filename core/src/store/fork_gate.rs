@@ -95,7 +95,10 @@ mod tests {
         drop(running);
         let (ok, waited) = paused.join().unwrap();
         assert!(ok, "no operation runs once the running one ended");
-        assert!(waited >= Duration::from_millis(90), "pause waited for it: {waited:?}");
+        assert!(
+            waited >= Duration::from_millis(90),
+            "pause waited for it: {waited:?}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert!(rx.try_recv().is_err(), "a new operation waits while paused");
         resume();

@@ -184,14 +184,13 @@ impl JobStore for MemoryStore {
         let mut g = self.inner.lock().unwrap();
         let now = now_ms();
         // How many jobs run now, and what they hold.
-        let (running, held) = g
-            .running
-            .iter()
-            .filter_map(|id| g.jobs.get(id))
-            .fold((0usize, (0u64, 0f64)), |(k, (m, c)), e| {
+        let (running, held) = g.running.iter().filter_map(|id| g.jobs.get(id)).fold(
+            (0usize, (0u64, 0f64)),
+            |(k, (m, c)), e| {
                 let (m2, c2) = e.caps;
                 (k + 1, (m.saturating_add(m2), c + c2))
-            });
+            },
+        );
         let n = match opts.max_running {
             Some(max) => n.min(max.saturating_sub(running)),
             None => n,
@@ -436,7 +435,10 @@ mod tests {
             error: None,
             only_if_expired: false,
         };
-        assert!(store.requeue(&second[0].record.info.id, second[0].lease, &req).await.unwrap());
+        assert!(store
+            .requeue(&second[0].record.info.id, second[0].lease, &req)
+            .await
+            .unwrap());
         let third = store.claim_with("n", 4, &opts).await.unwrap();
         assert_eq!(third.len(), 1);
         assert!(store.claim_with("n", 4, &opts).await.unwrap().is_empty());

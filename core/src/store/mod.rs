@@ -17,16 +17,16 @@ use crate::events::EventRecord;
 use crate::spec::JobSpec;
 use crate::state::{JobInfo, JobState};
 
+#[cfg(feature = "sqlite")]
+mod batch;
+#[cfg(feature = "sqlite")]
+pub mod fork_gate;
 mod memory;
 mod packed;
 #[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql;
-#[cfg(feature = "sqlite")]
-mod batch;
-#[cfg(feature = "sqlite")]
-pub mod fork_gate;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 mod url;

@@ -12,8 +12,8 @@
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::time::Duration;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::sqlite::{
@@ -622,4 +622,3 @@ fn encode_events(events: &[EventRecord]) -> Result<Vec<(i64, i64, String)>> {
         .map(|e| Ok((e.seq as i64, e.at_ms as i64, to_json(&e.event)?)))
         .collect()
 }
-

@@ -95,9 +95,13 @@ struct Inner {
 }
 
 impl Inner {
-    /// Keeps `running` in step with a job's new state.
-    fn note_state(&mut self, id: &str, state: JobState) {
-        if state == JobState::Running {
+    /// A stored job's new info, with `running` kept in step with its state:
+    /// every change of a job's info goes through here.
+    fn set_info(&mut self, id: &str, info: &JobInfo) {
+        if let Some(e) = self.jobs.get_mut(id) {
+            e.set_info(info);
+        }
+        if info.state == JobState::Running {
             if !self.running.contains(id) {
                 self.running.insert(id.to_string());
             }
@@ -162,12 +166,11 @@ impl JobStore for MemoryStore {
             events: VecDeque::new(),
             event_bytes: 0,
         };
-        entry.set_info(&record.info);
         if let Some(evs) = g.early_events.remove(&record.info.id) {
             entry.add_events(&evs);
         }
         g.jobs.insert(record.info.id.clone(), entry);
-        g.note_state(&record.info.id, record.info.state);
+        g.set_info(&record.info.id, &record.info);
         Ok(())
     }
 
@@ -225,9 +228,8 @@ impl JobStore for MemoryStore {
             record.info.state = JobState::Running;
             record.info.attempt += 1;
             record.info.started_at = Some(now);
-            e.set_info(&record.info);
             let lease = e.lease;
-            g.note_state(&key.2, JobState::Running);
+            g.set_info(&key.2, &record.info);
             claims.push(Claim { record, lease });
         }
         Ok(claims)
@@ -235,11 +237,12 @@ impl JobStore for MemoryStore {
 
     async fn update(&self, info: &JobInfo, lease: u64) -> Result<()> {
         let mut g = self.inner.lock().unwrap();
-        if let Some(e) = g.jobs.get_mut(&info.id) {
-            if e.lease == lease && !e.state.is_final() {
-                e.set_info(info);
-                g.note_state(&info.id, info.state);
-            }
+        let live = g
+            .jobs
+            .get(&info.id)
+            .is_some_and(|e| e.lease == lease && !e.state.is_final());
+        if live {
+            g.set_info(&info.id, info);
         }
         Ok(())
     }
@@ -247,33 +250,30 @@ impl JobStore for MemoryStore {
     async fn finish(&self, info: &JobInfo, lease: u64) -> Result<bool> {
         let mut g = self.inner.lock().unwrap();
         match g.jobs.get_mut(&info.id) {
-            Some(e) if e.lease == lease && e.state == JobState::Running => {
-                e.set_info(info);
-                e.locked_by = None;
-                g.note_state(&info.id, info.state);
-                Ok(true)
-            }
-            _ => Ok(false),
+            Some(e) if e.lease == lease && e.state == JobState::Running => e.locked_by = None,
+            _ => return Ok(false),
         }
+        g.set_info(&info.id, info);
+        Ok(true)
     }
 
     async fn requeue(&self, id: &str, lease: u64, req: &Requeue) -> Result<bool> {
         let mut g = self.inner.lock().unwrap();
-        let key = match g.jobs.get_mut(id) {
+        let info = match g.jobs.get_mut(id) {
             Some(e) if e.lease == lease && e.state == JobState::Running => {
                 let mut info = e.info();
                 info.state = JobState::Queued;
                 if !req.count_attempt {
                     info.attempt = info.attempt.saturating_sub(1);
                 }
-                e.set_info(&info);
                 e.run_at = req.run_at_ms;
                 e.locked_by = None;
-                e.queue_key(id)
+                info
             }
             _ => return Ok(false),
         };
-        g.note_state(id, JobState::Queued);
+        g.set_info(id, &info);
+        let key = g.jobs[id].queue_key(id);
         g.queue.insert(key);
         Ok(true)
     }
@@ -288,13 +288,11 @@ impl JobStore for MemoryStore {
         }
         let key = e.queue_key(id);
         g.queue.remove(&key);
-        let e = g.jobs.get_mut(id).unwrap();
-        let mut info = e.info();
+        let mut info = g.jobs[id].info();
         info.state = state;
         info.error = Some(reason.to_string());
         info.finished_at = Some(now_ms());
-        e.set_info(&info);
-        g.note_state(id, state);
+        g.set_info(id, &info);
         Ok(Some(info))
     }
 

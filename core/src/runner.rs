@@ -564,9 +564,10 @@ async fn kill_tree(group: Option<Arc<dyn JobGroup>>, pid: u32) {
 }
 
 /// Removes the job's group, killing what is still in it first. An empty
-/// group is removed here (an rmdir per hierarchy); else on a blocking thread.
+/// group is removed here (an rmdir per hierarchy: it fails while processes
+/// remain); else on a blocking thread.
 async fn destroy(g: Arc<dyn JobGroup>) -> bool {
-    if g.is_empty() && g.try_destroy() {
+    if g.try_destroy() {
         return true;
     }
     tokio::task::spawn_blocking(move || {

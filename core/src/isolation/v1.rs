@@ -21,9 +21,8 @@ pub(crate) struct V1Root {
     /// `(controller, <mount>/<own>/claude-jobs)`.
     parents: Vec<(&'static str, PathBuf)>,
     mgr_name: String,
-    /// Whether the memory hierarchy has swap accounting (`memory.memsw.*`),
-    /// found once by `prepare`.
-    memsw: std::sync::atomic::AtomicBool,
+    /// Whether the memory hierarchy has swap accounting (`memory.memsw.*`).
+    memsw: bool,
 }
 
 impl V1Root {
@@ -57,10 +56,16 @@ impl V1Root {
                 .unwrap_or_else(|_| PathBuf::from(own_path.trim_start_matches('/')));
             parents.push((*ctrl, m.mount_point.join(rel).join(PARENT_DIR)));
         }
+        // Swap accounting shows in this process's own memory group.
+        let memsw = parents
+            .iter()
+            .find(|(c, _)| *c == "memory")
+            .and_then(|(_, p)| p.parent())
+            .is_some_and(|own| own.join("memory.memsw.limit_in_bytes").exists());
         Some(Ok(V1Root {
             parents,
             mgr_name: cgfs::manager_dir_name(),
-            memsw: std::sync::atomic::AtomicBool::new(false),
+            memsw,
         }))
     }
 
@@ -78,10 +83,6 @@ impl V1Root {
             })?;
             if *ctrl == "memory" {
                 let _ = cgfs::write(&dir, "memory.swappiness", "0");
-                self.memsw.store(
-                    dir.join("memory.memsw.limit_in_bytes").exists(),
-                    std::sync::atomic::Ordering::Relaxed,
-                );
             }
         }
         Ok(())
@@ -117,7 +118,7 @@ impl V1Root {
         }
         V1Group {
             dirs,
-            memsw: self.memsw.load(std::sync::atomic::Ordering::Relaxed),
+            memsw: self.memsw,
         }
     }
 

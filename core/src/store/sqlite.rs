@@ -132,12 +132,6 @@ impl SqliteStore {
         })
     }
 
-    /// The writer connection, with no transaction left open by a batch that
-    /// failed or whose caller was cancelled.
-    async fn writer(&self) -> tokio::sync::MutexGuard<'_, SqliteConnection> {
-        self.writer.lock().await
-    }
-
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
@@ -235,7 +229,7 @@ impl JobStore for SqliteStore {
                 .text(json_ids(&record.spec.depends_on));
         }
         b.stmt("COMMIT");
-        let mut w = self.writer().await;
+        let mut w = self.writer.lock().await;
         self.writer.run_tx(&mut w, &b).await.map(|_| ())
     }
 
@@ -263,7 +257,7 @@ impl JobStore for SqliteStore {
             .int(now_ms() as i64)
             .stmt(OTHERS_RUNNING);
         let rows = {
-            let mut w = self.writer().await;
+            let mut w = self.writer.lock().await;
             b.run(&mut w).await?
         };
         let (others, rows) = rows
@@ -297,7 +291,7 @@ impl JobStore for SqliteStore {
             .text(to_json(info)?)
             .text(&info.id)
             .int(lease as i64);
-        let mut w = self.writer().await;
+        let mut w = self.writer.lock().await;
         b.run(&mut w).await.map(|_| ())
     }
 
@@ -327,7 +321,7 @@ impl JobStore for SqliteStore {
         .int(lease as i64)
         .int(only_if_expired as i64)
         .int(now);
-        let mut w = self.writer().await;
+        let mut w = self.writer.lock().await;
         Ok(b.run(&mut w).await?.len() == 1)
     }
 
@@ -335,7 +329,7 @@ impl JobStore for SqliteStore {
         let _gate = super::fork_gate::enter().await;
         let now = now_ms() as i64;
         let error = serde_json::json!({ "at_ms": now, "error": req.error }).to_string();
-        let mut w = self.writer().await;
+        let mut w = self.writer.lock().await;
         let mut tx = w.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
         let done = sqlx::query(
             "UPDATE cj_jobs SET state = 'queued', run_at = ?, attempt = attempt - ?, locked_by = NULL, \
@@ -370,7 +364,7 @@ impl JobStore for SqliteStore {
             return Ok(Vec::new());
         }
         let keys: Vec<String> = held.iter().map(|(id, l)| format!("{id}:{l}")).collect();
-        let mut w = self.writer().await;
+        let mut w = self.writer.lock().await;
         let mut tx = w.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
         let now = now_ms() as i64;
         let rows = sqlx::query(
@@ -402,7 +396,7 @@ impl JobStore for SqliteStore {
 
     async fn request_cancel(&self, id: &str) -> Result<bool> {
         let _gate = super::fork_gate::enter().await;
-        let mut w = self.writer().await;
+        let mut w = self.writer.lock().await;
         let mut tx = w.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
         let n = sqlx::query(
             "UPDATE cj_jobs SET cancel_requested_at = ? WHERE id = ? AND state = 'running'",
@@ -419,7 +413,7 @@ impl JobStore for SqliteStore {
 
     async fn end_queued(&self, id: &str, state: JobState, reason: &str) -> Result<Option<JobInfo>> {
         let _gate = super::fork_gate::enter().await;
-        let mut w = self.writer().await;
+        let mut w = self.writer.lock().await;
         let mut tx = w.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
         let row = sqlx::query(&format!(
             "SELECT {COLS} FROM cj_jobs WHERE id = ? AND state = 'queued'"
@@ -527,7 +521,7 @@ impl JobStore for SqliteStore {
             return Ok(());
         }
         let encoded = encode_events(events)?;
-        let mut w = self.writer().await;
+        let mut w = self.writer.lock().await;
         if encoded.len() <= 200 {
             // One statement: its own transaction.
             let mut b = Batch::default();
@@ -583,7 +577,7 @@ impl JobStore for SqliteStore {
             return Ok(0);
         }
         let ids = json_ids(ids);
-        let mut w = self.writer().await;
+        let mut w = self.writer.lock().await;
         let mut tx = w.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
         let n = sqlx::query(
             "DELETE FROM cj_jobs WHERE id IN (SELECT value FROM json_each(?)) AND state NOT IN ('queued', 'running')",

@@ -94,6 +94,19 @@ pub(crate) async fn run(ctx: RunContext) -> JobInfo {
         Err(e) => return failed(info, e),
     };
 
+    // A stop that came before the process (the manager shut down, or the job
+    // was cancelled, while it was being claimed): no process, no cgroup.
+    let early = shared.stop.borrow().clone();
+    if let Some(reason) = early {
+        let stop = Some(Stop::from(reason));
+        let watch = PressureWatch::new(info.limits.memory);
+        let (state, error) = decide(&stop, &StreamState::default(), &info, 0, &watch, "");
+        info.state = state;
+        info.error = error;
+        info.finished_at = Some(now_ms());
+        return info;
+    }
+
     // 1. The cgroup, limits written and read back.
     let group: Option<Arc<dyn JobGroup>> = match (cfg.isolation, &ctx.isolator) {
         (IsolationMode::Off, _) => None,

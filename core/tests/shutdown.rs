@@ -1,9 +1,12 @@
 //! Shutdown drains, then interrupts what is still running.
 mod common;
 
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
-use claude_jobs::{ErrorKind, IsolationMode, JobSpec, JobState};
+use claude_jobs::store::JobStore;
+use claude_jobs::{ErrorKind, IsolationMode, JobEvent, JobSpec, JobState};
 use common::*;
 
 #[tokio::test]
@@ -56,4 +59,100 @@ async fn shutdown_lets_short_jobs_finish() {
     assert!(eventually(30, || job.info().pid.is_some()).await);
     m.shutdown(Duration::from_secs(10)).await;
     assert_eq!(job.wait().await.state, JobState::Succeeded);
+}
+
+#[path = "common/slow_claim.rs"]
+mod slow_claim;
+
+/// Every event of a finished job.
+async fn all_events(job: &claude_jobs::Job) -> Vec<JobEvent> {
+    let mut out = Vec::new();
+    let mut ev = job.events();
+    while let Some(r) = ev.next().await {
+        out.push(r.event);
+    }
+    out
+}
+
+/// A manager on a store whose claims answer 400 ms late, with one job
+/// claimed: it is running in the store, and the answer is on its way.
+async fn job_in_a_slow_claim(
+    dir: &std::path::Path,
+) -> (
+    claude_jobs::JobManager,
+    claude_jobs::Job,
+    Arc<slow_claim::SlowClaimStore>,
+) {
+    let store = Arc::new(slow_claim::SlowClaimStore::new(Duration::from_millis(400)));
+    let m = builder(dir)
+        .store(store.clone())
+        .max_concurrent(1)
+        .isolation(IsolationMode::Auto)
+        .build()
+        .await
+        .unwrap();
+    let job = m.submit(slow(30_000).build().unwrap()).await.unwrap();
+    let id = job.id().to_string();
+    let inner = &store.inner;
+    let mut claimed = false;
+    for _ in 0..100 {
+        let rec = inner.get(&id).await.unwrap().unwrap();
+        if rec.info.state == JobState::Running {
+            claimed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(claimed, "the job was not claimed within 1 s");
+    assert_eq!(
+        store.claims.load(Ordering::SeqCst),
+        0,
+        "claim answered too early"
+    );
+    (m, job, store)
+}
+
+#[tokio::test]
+async fn shutdown_waits_for_a_claim_in_flight_and_its_job_never_starts() {
+    let dir = data_dir();
+    let (m, job, store) = job_in_a_slow_claim(dir.path()).await;
+    m.shutdown(Duration::ZERO).await;
+    // Shutdown returned after the claim did, with its job ended.
+    assert_eq!(store.claims.load(Ordering::SeqCst), 1);
+    assert_eq!(m.running(), 0);
+    let info = tokio::time::timeout(Duration::from_secs(5), job.wait())
+        .await
+        .expect("the job ended with the shutdown");
+    assert_eq!(info.state, JobState::Interrupted, "{:?}", info.error);
+    assert!(
+        info.error.as_deref().unwrap_or("").contains("shut down"),
+        "{:?}",
+        info.error
+    );
+    assert_eq!(info.pid, None, "no process was started");
+    let events = all_events(&job).await;
+    assert!(
+        !events.iter().any(|e| matches!(e, JobEvent::Started { .. })),
+        "{events:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_job_cancelled_while_being_claimed_ends_cancelled_without_a_process() {
+    let dir = data_dir();
+    let (m, job, _store) = job_in_a_slow_claim(dir.path()).await;
+    assert!(job.cancel().await.unwrap());
+    let info = tokio::time::timeout(Duration::from_secs(5), job.wait())
+        .await
+        .expect("the job ended");
+    assert_eq!(info.state, JobState::Cancelled, "{:?}", info.error);
+    assert_eq!(info.pid, None, "no process was started");
+    assert!(!all_events(&job)
+        .await
+        .iter()
+        .any(|e| matches!(e, JobEvent::Started { .. })));
+    // The manager goes on serving.
+    let next = m.submit(slow(10).build().unwrap()).await.unwrap();
+    assert_eq!(next.wait().await.state, JobState::Succeeded);
+    m.shutdown(Duration::from_secs(5)).await;
 }

@@ -41,6 +41,9 @@ pub(crate) use config::Config;
 pub use health::StoreHealth;
 pub use policy::{RecoveryPolicy, RetentionPolicy};
 
+/// How long shutdown waits for a claim already sent to the store.
+const ADMISSION_WAIT: Duration = Duration::from_secs(10);
+
 /// Runs Claude CLI jobs: a bounded number at once, each in its own cgroup,
 /// the rest queued by priority then submission order.
 ///
@@ -78,6 +81,10 @@ pub(crate) struct ManagerInner {
     max_concurrent: usize,
     budgets: budget::Budgets,
     shutting_down: AtomicBool,
+    /// Held by the admission loop from its shutdown check until the jobs it
+    /// claimed are started: shutdown takes it once, so no claim is in flight
+    /// (and none starts unseen) when it counts the running jobs.
+    admitting: tokio::sync::Mutex<()>,
     /// Set at the end of shutdown: the background loops stop.
     stopped: AtomicBool,
     node_id: String,
@@ -171,6 +178,7 @@ impl JobManager {
             max_concurrent: max,
             budgets,
             shutting_down: AtomicBool::new(false),
+            admitting: tokio::sync::Mutex::new(()),
             stopped: AtomicBool::new(false),
             node_id,
             host_cpus: crate::host::cpu_count(),
@@ -557,6 +565,18 @@ impl ManagerInner {
     async fn shutdown(&self, drain_timeout: Duration) {
         self.shutting_down.store(true, Ordering::SeqCst);
         self.wake.notify_waiters();
+        // A claim sent before the flag was set ends here: its jobs are
+        // started (counted in `running`, and stopped as they start). A store
+        // that does not answer is not waited for long: a job it hands out
+        // later is stopped before its process starts.
+        if tokio::time::timeout(ADMISSION_WAIT, self.admitting.lock())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "shutdown: a claim has not come back from the store in {ADMISSION_WAIT:?}; going on"
+            );
+        }
         let _ = tokio::time::timeout(drain_timeout, self.wait_idle()).await;
         let running: Vec<Arc<JobShared>> = self
             .local
@@ -619,6 +639,7 @@ async fn admission_loop(weak: Weak<ManagerInner>, wake: Arc<Notify>) {
         notified.as_mut().enable();
         let poll = {
             let Some(inner) = weak.upgrade() else { return };
+            let _admitting = inner.admitting.lock().await;
             if inner.shutting_down.load(Ordering::SeqCst) {
                 return;
             }
@@ -635,7 +656,9 @@ async fn admission_loop(weak: Weak<ManagerInner>, wake: Arc<Notify>) {
                 match inner.store.claim_with(&inner.node_id, free, &opts).await {
                     Ok(claims) => {
                         inner.health.ok(&inner.store_name);
-                        inner.queue_drained.store(claims.len() < free, Ordering::SeqCst);
+                        inner
+                            .queue_drained
+                            .store(claims.len() < free, Ordering::SeqCst);
                         for c in claims {
                             inner.start(c);
                         }

@@ -1,0 +1,126 @@
+//! A store that holds every claim a while before answering: it makes the
+//! moment between a claim being sent and its jobs starting wide enough for a
+//! test to act in.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use claude_jobs::store::{
+    Claim, ClaimOptions, Held, JobRecord, JobRow, JobStore, MemoryStore, Requeue, StoreNotice,
+};
+use claude_jobs::{EventRecord, JobInfo, JobState, Result};
+
+/// [`MemoryStore`] whose claims take `delay` (after choosing the jobs, so
+/// they are running in the store while the answer is on its way).
+#[derive(Debug)]
+pub struct SlowClaimStore {
+    pub inner: MemoryStore,
+    pub delay: Duration,
+    /// Claims that came back with at least one job.
+    pub claims: Arc<AtomicUsize>,
+}
+
+impl SlowClaimStore {
+    pub fn new(delay: Duration) -> Self {
+        SlowClaimStore {
+            inner: MemoryStore::new(),
+            delay,
+            claims: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+}
+
+#[async_trait]
+impl JobStore for SlowClaimStore {
+    async fn insert(&self, r: &JobRecord) -> Result<()> {
+        self.inner.insert(r).await
+    }
+    async fn claim(&self, node: &str, n: usize) -> Result<Vec<Claim>> {
+        self.claim_with(node, n, &ClaimOptions::new(Duration::from_secs(30)))
+            .await
+    }
+    async fn claim_with(&self, node: &str, n: usize, o: &ClaimOptions) -> Result<Vec<Claim>> {
+        let got = self.inner.claim_with(node, n, o).await?;
+        if !got.is_empty() {
+            tokio::time::sleep(self.delay).await;
+            self.claims.fetch_add(1, Ordering::SeqCst);
+        }
+        Ok(got)
+    }
+    async fn update(&self, i: &JobInfo, lease: u64) -> Result<()> {
+        self.inner.update(i, lease).await
+    }
+    async fn finish(&self, i: &JobInfo, lease: u64) -> Result<bool> {
+        self.inner.finish(i, lease).await
+    }
+    async fn end_queued(&self, id: &str, s: JobState, why: &str) -> Result<Option<JobInfo>> {
+        self.inner.end_queued(id, s, why).await
+    }
+    async fn get(&self, id: &str) -> Result<Option<JobRecord>> {
+        self.inner.get(id).await
+    }
+    async fn list(&self) -> Result<Vec<JobInfo>> {
+        self.inner.list().await
+    }
+    async fn queued_dependents(&self, id: &str) -> Result<Vec<String>> {
+        self.inner.queued_dependents(id).await
+    }
+    async fn queued(&self) -> Result<Vec<String>> {
+        self.inner.queued().await
+    }
+    async fn insert_with_events(&self, r: &JobRecord, e: &[EventRecord]) -> Result<()> {
+        self.inner.insert_with_events(r, e).await
+    }
+    async fn append_events(&self, id: &str, e: &[EventRecord]) -> Result<()> {
+        self.inner.append_events(id, e).await
+    }
+    async fn events(&self, id: &str, after: u64) -> Result<Vec<EventRecord>> {
+        self.inner.events(id, after).await
+    }
+    fn is_durable(&self) -> bool {
+        self.inner.is_durable()
+    }
+    async fn heartbeat(
+        &self,
+        node: &str,
+        held: &[(String, u64)],
+        ttl: Duration,
+    ) -> Result<Vec<Held>> {
+        self.inner.heartbeat(node, held, ttl).await
+    }
+    async fn requeue(&self, id: &str, lease: u64, req: &Requeue) -> Result<bool> {
+        self.inner.requeue(id, lease, req).await
+    }
+    async fn finish_rescued(&self, i: &JobInfo, lease: u64, expired: bool) -> Result<bool> {
+        self.inner.finish_rescued(i, lease, expired).await
+    }
+    async fn request_cancel(&self, id: &str) -> Result<bool> {
+        self.inner.request_cancel(id).await
+    }
+    async fn rows_changed(&self, known: &[(String, Option<u32>)]) -> Result<Vec<JobRow>> {
+        self.inner.rows_changed(known).await
+    }
+    async fn rows(&self, ids: &[String]) -> Result<Vec<JobRow>> {
+        self.inner.rows(ids).await
+    }
+    async fn running(&self) -> Result<Vec<JobRow>> {
+        self.inner.running().await
+    }
+    async fn finished_before(&self, before: u64, limit: usize) -> Result<Vec<JobInfo>> {
+        self.inner.finished_before(before, limit).await
+    }
+    async fn delete(&self, ids: &[String]) -> Result<u64> {
+        self.inner.delete(ids).await
+    }
+    fn shared_with_others(&self) -> bool {
+        self.inner.shared_with_others()
+    }
+    fn notices(&self) -> Option<tokio::sync::broadcast::Receiver<StoreNotice>> {
+        self.inner.notices()
+    }
+    fn describe(&self) -> String {
+        "slow-claim memory".into()
+    }
+}

@@ -111,6 +111,32 @@ pub(crate) fn item1(rep: &mut Report, summ: &BTreeMap<String, Result<Summ, Strin
             }
         }
     }
+    // The same ratio with the tiny CLI on the C library (its start-up runs
+    // in every job, for every runner alike).
+    let (Ok(asy), Ok(off)) = (
+        get(summ, "c3libc/asyncio"),
+        get(summ, "c3libc/mgr-off-memory"),
+    ) else {
+        return;
+    };
+    let bench = |label: &str| {
+        format!(
+            "1. {} trivial jobs, c=3, tiny CLI on the C library: {label}",
+            plan.jobs
+        )
+    };
+    rep.row(
+        bench("asyncio + semaphore"),
+        ms_rate(asy),
+        "baseline",
+        Met::Info,
+    );
+    rep.row(
+        bench("JobManager, isolation off, memory store"),
+        format!("{} = {:.2}× asyncio", ms_rate(off), off.rate() / asy.rate()),
+        "report (C-library start-up per job)",
+        Met::Info,
+    );
 }
 
 pub(crate) fn item2(rep: &mut Report, summ: &BTreeMap<String, Result<Summ, String>>, plan: &Plan) {

@@ -22,6 +22,9 @@ pub(crate) struct Opts {
     pub(crate) fake: PathBuf,
     /// The tiny CLI of items 1, 2 and 5 (tiny-cli/tiny_cli.c, built by build.rs).
     pub(crate) tiny: PathBuf,
+    /// The same program on the C library, beside a freestanding `tiny`
+    /// (item 1's report rows); `None` otherwise.
+    pub(crate) tiny_libc: Option<PathBuf>,
     pub(crate) prepared: PathBuf,
     pub(crate) results: PathBuf,
     pub(crate) write: bool,
@@ -59,6 +62,8 @@ impl Opts {
             only: None,
             fake: bin_dir.join("fake-claude"),
             tiny: PathBuf::from(env!("TINY_CLI")),
+            tiny_libc: Some(PathBuf::from(env!("TINY_CLI_LIBC")))
+                .filter(|p| !p.as_os_str().is_empty()),
             prepared: repo.join("target/bench"),
             results: Path::new(env!("CARGO_MANIFEST_DIR")).join("RESULTS.md"),
             write: true,
@@ -82,7 +87,10 @@ impl Opts {
                     )
                 }
                 "--fake" => o.fake = PathBuf::from(val()),
-                "--tiny" => o.tiny = PathBuf::from(val()),
+                "--tiny" => {
+                    o.tiny = PathBuf::from(val());
+                    o.tiny_libc = None;
+                }
                 "--prepared" => o.prepared = PathBuf::from(val()),
                 "--results" => o.results = PathBuf::from(val()),
                 "--no-write" => o.write = false,
@@ -209,11 +217,15 @@ pub(crate) fn run_json(cmd: &mut Command) -> Result<Value, String> {
 }
 
 pub(crate) fn child(opts: &Opts, task: &Task) -> Result<Value, String> {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let cli = match task {
         Task::Trivial { .. } | Task::Sequential { .. } => opts.trivial_cli().0,
         _ => &opts.fake,
     };
+    child_on(cli, task)
+}
+
+fn child_on(cli: &Path, task: &Task) -> Result<Value, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     run_json(
         Command::new(exe)
             .arg("child")
@@ -315,6 +327,8 @@ pub(crate) fn ms_rate(s: &Summ) -> String {
 struct Cfg {
     key: String,
     run: Run,
+    /// The CLI, when not the trivial one.
+    cli: Option<PathBuf>,
 }
 
 enum Run {
@@ -392,6 +406,27 @@ fn trivial_configs(opts: &Opts, plan: &Plan) -> Vec<Cfg> {
                 cfgs.push(Cfg {
                     key: format!("c{conc}/{name}"),
                     run,
+                    cli: None,
+                });
+            }
+        }
+        // Report rows: the ratio with the tiny CLI on the C library.
+        if let Some(libc) = &opts.tiny_libc {
+            for name in ["asyncio", "mgr-off-memory"] {
+                let run = match driver_of(name) {
+                    Some(driver) => Run::Child(Task::Trivial {
+                        driver,
+                        conc: 3,
+                        jobs: plan.jobs,
+                        warmup: plan.warmup,
+                        ballast_mb: 0,
+                    }),
+                    None => Run::Asyncio { conc: 3 },
+                };
+                cfgs.push(Cfg {
+                    key: format!("c3libc/{name}"),
+                    run,
+                    cli: Some(libc.clone()),
                 });
             }
         }
@@ -415,6 +450,7 @@ fn trivial_configs(opts: &Opts, plan: &Plan) -> Vec<Cfg> {
                         warmup: plan.warmup.min(plan.ballast_jobs / 5),
                         ballast_mb: ballast,
                     }),
+                    cli: None,
                 });
             }
         }
@@ -422,14 +458,14 @@ fn trivial_configs(opts: &Opts, plan: &Plan) -> Vec<Cfg> {
     cfgs
 }
 
-fn asyncio(opts: &Opts, plan: &Plan, conc: usize) -> Result<Value, String> {
+fn asyncio(cli: &Path, plan: &Plan, conc: usize) -> Result<Value, String> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("asyncio_baseline.py");
     let python = std::env::var("BENCH_PYTHON3").unwrap_or_else(|_| "python3".into());
     run_json(
         Command::new(python)
             .arg(script)
             .arg("--claude-bin")
-            .arg(opts.trivial_cli().0)
+            .arg(cli)
             .args(["--jobs", &plan.jobs.to_string()])
             .args(["--warmup", &plan.warmup.to_string()])
             .args(["--concurrency", &conc.to_string()]),
@@ -465,9 +501,10 @@ pub fn run(args: &[String]) {
         for k in 0..cfgs.len() {
             let cfg = &cfgs[(k + round * 3) % cfgs.len()];
             progress(&format!("round {}/{}: {}", round + 1, plan.rounds, cfg.key));
+            let cli = cfg.cli.as_deref().unwrap_or(opts.trivial_cli().0);
             let r = match &cfg.run {
-                Run::Child(task) => batch(child(&opts, task)),
-                Run::Asyncio { conc } => batch(asyncio(&opts, &plan, *conc)),
+                Run::Child(task) => batch(child_on(cli, task)),
+                Run::Asyncio { conc } => batch(asyncio(cli, &plan, *conc)),
             };
             if let Err(e) = &r {
                 progress(&format!("  {}: {e}", cfg.key));

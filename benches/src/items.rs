@@ -10,8 +10,8 @@ use crate::jobs::{self, QueueResult, Store, StreamResult};
 use crate::real_cli::RealCliResult;
 use crate::report::{one_line, Met, Report};
 use crate::suite::{
-    batch, child, is_diagnostic, mean_sd, ms_rate, progress, run_json, summarize, Opts, Plan, Summ,
-    BALLAST_MB, DRIVERS,
+    batch, child, is_diagnostic, item2_jobs, mean_sd, ms_rate, progress, run_json, summarize, Opts,
+    Plan, Summ, BALLAST_MB, DRIVERS,
 };
 use crate::{BatchResult, PipeFloorResult, Task};
 
@@ -150,7 +150,7 @@ pub(crate) fn item2(rep: &mut Report, summ: &BTreeMap<String, Result<Summ, Strin
     ] {
         let bench = format!(
             "2. {} trivial jobs, c=3, host process holding 2 GB: {label}",
-            plan.ballast_jobs
+            item2_jobs(plan, name)
         );
         let (g, with, without) = (
             if goal {

@@ -1,27 +1,134 @@
 //! File helpers for cgroupfs: checked writes, read-back, rmdir with retries,
 //! and the per-manager directory naming used to find stale groups.
 
+use std::ffi::CString;
 use std::fs;
-use std::io;
+use std::io::{self, Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// A cgroup directory whose files are read and written: a path, or a
+/// [`Dir`] opened once.
+pub(crate) trait CgDir {
+    fn path(&self) -> &Path;
+
+    /// Opens `file` in the directory, to read or to write.
+    fn open_file(&self, file: &str, write: bool) -> io::Result<fs::File> {
+        open_by_path(self.path(), file, write)
+    }
+}
+
+impl CgDir for Path {
+    fn path(&self) -> &Path {
+        self
+    }
+}
+
+impl CgDir for PathBuf {
+    fn path(&self) -> &Path {
+        self
+    }
+}
+
+fn open_by_path(dir: &Path, file: &str, write: bool) -> io::Result<fs::File> {
+    fs::OpenOptions::new()
+        .read(!write)
+        .write(write)
+        .open(dir.join(file))
+}
+
+/// A job's cgroup directory held open (`O_PATH`): its files are opened
+/// relative to it, one path component to walk instead of the whole path
+/// (`/sys/fs/cgroup/memory/<own group>/claude-jobs/mgr-…/job-…/`) for each of
+/// the fifteen-odd files a job's limits and counters use. Without the
+/// descriptor (the directory could not be opened) files are opened by path.
+#[derive(Debug)]
+pub(crate) struct Dir {
+    path: PathBuf,
+    fd: Option<OwnedFd>,
+}
+
+impl Dir {
+    /// Opens the directory at `path` (made beforehand).
+    pub(crate) fn open(path: PathBuf) -> Dir {
+        let fd = CString::new(path.as_os_str().as_bytes())
+            .ok()
+            .and_then(|c| {
+                // SAFETY: a valid C string; the result is checked.
+                let fd = unsafe {
+                    libc::open(
+                        c.as_ptr(),
+                        libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+                    )
+                };
+                // SAFETY: a descriptor just opened, owned by nobody else.
+                (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) })
+            });
+        Dir { path, fd }
+    }
+}
+
+impl CgDir for Dir {
+    fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn open_file(&self, file: &str, write: bool) -> io::Result<fs::File> {
+        let Some(fd) = &self.fd else {
+            return open_by_path(&self.path, file, write);
+        };
+        let name =
+            CString::new(file).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        let mode = if write {
+            libc::O_WRONLY
+        } else {
+            libc::O_RDONLY
+        };
+        // SAFETY: a valid directory descriptor and C string; the result is checked.
+        let r = unsafe {
+            libc::openat(
+                fd.as_raw_fd(),
+                name.as_ptr(),
+                mode | libc::O_CLOEXEC | libc::O_NOFOLLOW,
+            )
+        };
+        if r < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: a descriptor just opened, owned by nobody else.
+        Ok(unsafe { fs::File::from_raw_fd(r) })
+    }
+}
+
+fn read_string<D: CgDir + ?Sized>(dir: &D, file: &str) -> io::Result<String> {
+    let mut s = String::new();
+    dir.open_file(file, false)?.read_to_string(&mut s)?;
+    Ok(s)
+}
+
 /// Writes `value` to `dir/file`, naming the file in the error.
-pub(crate) fn write(dir: &Path, file: &str, value: &str) -> Result<(), String> {
-    let p = dir.join(file);
-    fs::write(&p, value).map_err(|e| format!("cannot write {value:?} to {}: {e}", p.display()))
+pub(crate) fn write<D: CgDir + ?Sized>(dir: &D, file: &str, value: &str) -> Result<(), String> {
+    dir.open_file(file, true)
+        .and_then(|mut f| f.write_all(value.as_bytes()))
+        .map_err(|e| {
+            format!(
+                "cannot write {value:?} to {}: {e}",
+                dir.path().join(file).display()
+            )
+        })
 }
 
 /// Reads `dir/file` trimmed.
-pub(crate) fn read(dir: &Path, file: &str) -> Result<String, String> {
-    let p = dir.join(file);
-    fs::read_to_string(&p)
+pub(crate) fn read<D: CgDir + ?Sized>(dir: &D, file: &str) -> Result<String, String> {
+    read_string(dir, file)
         .map(|s| s.trim().to_string())
-        .map_err(|e| format!("cannot read {}: {e}", p.display()))
+        .map_err(|e| format!("cannot read {}: {e}", dir.path().join(file).display()))
 }
 
 /// Reads a number from `dir/file` (`max` counts as `u64::MAX`); 0 when missing.
-pub(crate) fn read_u64(dir: &Path, file: &str) -> u64 {
+pub(crate) fn read_u64<D: CgDir + ?Sized>(dir: &D, file: &str) -> u64 {
     match read(dir, file) {
         Ok(s) if s == "max" => u64::MAX,
         Ok(s) => s.parse().unwrap_or(0),
@@ -30,8 +137,8 @@ pub(crate) fn read_u64(dir: &Path, file: &str) -> u64 {
 }
 
 /// Finds `key value` in a flat-keyed file such as `memory.events` or `cpu.stat`.
-pub(crate) fn keyed(dir: &Path, file: &str, key: &str) -> Option<u64> {
-    let text = fs::read_to_string(dir.join(file)).ok()?;
+pub(crate) fn keyed<D: CgDir + ?Sized>(dir: &D, file: &str, key: &str) -> Option<u64> {
+    let text = read_string(dir, file).ok()?;
     text.lines().find_map(|l| {
         let mut it = l.split_whitespace();
         (it.next() == Some(key)).then(|| it.next()?.parse().ok())?
@@ -39,9 +146,13 @@ pub(crate) fn keyed(dir: &Path, file: &str, key: &str) -> Option<u64> {
 }
 
 /// Several keys of one flat-keyed file, read once (0 for a missing key).
-pub(crate) fn keyed_many<const N: usize>(dir: &Path, file: &str, keys: [&str; N]) -> [u64; N] {
+pub(crate) fn keyed_many<D: CgDir + ?Sized, const N: usize>(
+    dir: &D,
+    file: &str,
+    keys: [&str; N],
+) -> [u64; N] {
     let mut out = [0; N];
-    let Ok(text) = fs::read_to_string(dir.join(file)) else {
+    let Ok(text) = read_string(dir, file) else {
         return out;
     };
     for l in text.lines() {
@@ -56,7 +167,7 @@ pub(crate) fn keyed_many<const N: usize>(dir: &Path, file: &str, keys: [&str; N]
 }
 
 /// Refaults (anonymous + file) from `dir/memory.stat`.
-pub(crate) fn refaults(dir: &Path) -> u64 {
+pub(crate) fn refaults<D: CgDir + ?Sized>(dir: &D) -> u64 {
     let [file, anon] = keyed_many(
         dir,
         "memory.stat",
@@ -67,8 +178,8 @@ pub(crate) fn refaults(dir: &Path) -> u64 {
 
 /// Writes then reads back, failing when the kernel kept something else.
 /// `accept` decides whether the read value matches.
-pub(crate) fn write_checked(
-    dir: &Path,
+pub(crate) fn write_checked<D: CgDir + ?Sized>(
+    dir: &D,
     file: &str,
     value: &str,
     accept: impl Fn(&str) -> bool,
@@ -80,14 +191,14 @@ pub(crate) fn write_checked(
     } else {
         Err(format!(
             "{} reads back {got:?} after writing {value:?}",
-            dir.join(file).display()
+            dir.path().join(file).display()
         ))
     }
 }
 
 /// Pids listed in `dir/cgroup.procs`.
-pub(crate) fn procs(dir: &Path) -> Vec<i32> {
-    fs::read_to_string(dir.join("cgroup.procs"))
+pub(crate) fn procs<D: CgDir + ?Sized>(dir: &D) -> Vec<i32> {
+    read_string(dir, "cgroup.procs")
         .map(|s| s.lines().filter_map(|l| l.trim().parse().ok()).collect())
         .unwrap_or_default()
 }

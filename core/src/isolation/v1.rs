@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::cgfs;
+use super::cgfs::{self, CgDir, Dir};
 use super::{JobGroup, Sample, CPU_PERIOD_US, PARENT_DIR};
 use crate::state::{IsolationKind, ResourceStats};
 use crate::ResourceLimits;
@@ -97,7 +97,8 @@ impl V1Root {
             for mgr in cgfs::stale_manager_dirs(parent) {
                 for job in subdirs(&mgr) {
                     let name = job.file_name().unwrap_or_default().to_owned();
-                    let group = self.group_at(|p| p.join(mgr.file_name().unwrap()).join(&name));
+                    let group = self
+                        .group_at(self.paths_at(|p| p.join(mgr.file_name().unwrap()).join(&name)));
                     group.kill_all(0);
                     swept += 1;
                 }
@@ -111,22 +112,27 @@ impl V1Root {
         swept
     }
 
-    fn group_at(&self, f: impl Fn(&Path) -> PathBuf) -> V1Group {
-        let mut dirs: Vec<(&'static str, PathBuf)> = Vec::new();
-        for (ctrl, parent) in &self.parents {
-            dirs.push((ctrl, f(parent)));
-        }
+    /// The group's directory in each hierarchy.
+    fn paths_at(&self, f: impl Fn(&Path) -> PathBuf) -> Vec<(&'static str, PathBuf)> {
+        self.parents.iter().map(|(c, p)| (*c, f(p))).collect()
+    }
+
+    /// The group whose directories exist at `paths`.
+    fn group_at(&self, paths: Vec<(&'static str, PathBuf)>) -> V1Group {
         V1Group {
-            dirs,
+            dirs: paths.into_iter().map(|(c, p)| (c, Dir::open(p))).collect(),
             memsw: self.memsw,
         }
     }
 
     /// Creates the job's groups and writes (then reads back) the limits.
     pub(crate) fn create(&self, name: &str, limits: &ResourceLimits) -> Result<V1Group, String> {
-        let group = self.group_at(|p| p.join(&self.mgr_name).join(name));
-        for dir in group.unique_dirs() {
-            std::fs::create_dir(&dir)
+        let paths = self.paths_at(|p| p.join(&self.mgr_name).join(name));
+        for (i, (_, dir)) in paths.iter().enumerate() {
+            if paths[..i].iter().any(|(_, d)| d == dir) {
+                continue;
+            }
+            std::fs::create_dir(dir)
                 .or_else(|e| {
                     if e.kind() == std::io::ErrorKind::AlreadyExists {
                         Ok(())
@@ -134,8 +140,15 @@ impl V1Root {
                         Err(e)
                     }
                 })
-                .map_err(|e| format!("cannot create cgroup {}: {e}", dir.display()))?;
+                .map_err(|e| {
+                    // The hierarchies made before this one go again.
+                    for (_, made) in &paths[..i] {
+                        let _ = cgfs::remove_dir(made);
+                    }
+                    format!("cannot create cgroup {}: {e}", dir.display())
+                })?;
         }
+        let group = self.group_at(paths);
         if let Err(e) = group.apply(limits) {
             group.destroy();
             return Err(e);
@@ -165,24 +178,21 @@ fn subdirs(dir: &Path) -> Vec<PathBuf> {
 /// One job's groups.
 #[derive(Debug)]
 pub(crate) struct V1Group {
-    dirs: Vec<(&'static str, PathBuf)>,
+    dirs: Vec<(&'static str, Dir)>,
     /// Swap accounting: the memory+swap cap is written too (no swap for jobs).
     memsw: bool,
 }
 
 impl V1Group {
-    fn dir(&self, ctrl: &str) -> Option<&Path> {
-        self.dirs
-            .iter()
-            .find(|(c, _)| *c == ctrl)
-            .map(|(_, d)| d.as_path())
+    fn dir(&self, ctrl: &str) -> Option<&Dir> {
+        self.dirs.iter().find(|(c, _)| *c == ctrl).map(|(_, d)| d)
     }
 
     fn unique_dirs(&self) -> Vec<PathBuf> {
         let mut out: Vec<PathBuf> = Vec::new();
         for (_, d) in &self.dirs {
-            if !out.contains(d) {
-                out.push(d.clone());
+            if !out.iter().any(|p| p == d.path()) {
+                out.push(d.path().to_path_buf());
             }
         }
         out

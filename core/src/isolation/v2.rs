@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::cgfs;
+use super::cgfs::{self, CgDir, Dir};
 use super::{JobGroup, Sample, CPU_PERIOD_US, PARENT_DIR};
 use crate::state::{IsolationKind, ResourceStats};
 use crate::ResourceLimits;
@@ -101,7 +101,10 @@ impl V2Root {
         for mgr in cgfs::stale_manager_dirs(&self.parent) {
             for job in std::fs::read_dir(&mgr).into_iter().flatten().flatten() {
                 if job.file_type().map(|t| t.is_dir()).unwrap_or(false) {
-                    V2Group { dir: job.path() }.kill_all(0);
+                    V2Group {
+                        dir: Dir::open(job.path()),
+                    }
+                    .kill_all(0);
                     swept += 1;
                 }
             }
@@ -113,7 +116,9 @@ impl V2Root {
     pub(crate) fn create(&self, name: &str, limits: &ResourceLimits) -> Result<V2Group, String> {
         let dir = self.parent.join(&self.mgr_name).join(name);
         mkdir(&dir)?;
-        let group = V2Group { dir };
+        let group = V2Group {
+            dir: Dir::open(dir),
+        };
         if let Err(e) = group.apply(limits) {
             group.destroy();
             return Err(e);
@@ -173,7 +178,7 @@ fn some_avg10(text: &str) -> Option<f64> {
 
 #[derive(Debug)]
 pub(crate) struct V2Group {
-    dir: PathBuf,
+    dir: Dir,
 }
 
 impl V2Group {
@@ -182,7 +187,7 @@ impl V2Group {
         if cgfs::read(d, "cgroup.type").as_deref() == Ok("domain invalid") {
             return Err(format!(
                 "{} is 'domain invalid' (a parent holds processes)",
-                d.display()
+                d.path().display()
             ));
         }
         if let Some(bytes) = limits.memory {
@@ -190,7 +195,7 @@ impl V2Group {
             let want = bytes / page * page;
             let ok = |s: &str| s.parse::<u64>().map(|v| v == want).unwrap_or(false);
             cgfs::write_checked(d, "memory.max", &bytes.to_string(), ok)?;
-            if d.join("memory.swap.max").exists() {
+            if d.path().join("memory.swap.max").exists() {
                 cgfs::write_checked(d, "memory.swap.max", "0", |s| s == "0")?;
             }
             cgfs::write_checked(d, "memory.oom.group", "1", |s| s == "1")?;
@@ -218,7 +223,7 @@ impl JobGroup for V2Group {
     }
 
     fn attach_paths(&self) -> Vec<PathBuf> {
-        vec![self.dir.join("cgroup.procs")]
+        vec![self.dir.path().join("cgroup.procs")]
     }
 
     fn procs(&self) -> Vec<i32> {
@@ -231,7 +236,7 @@ impl JobGroup for V2Group {
     }
 
     fn kill_all(&self, leader: i32) {
-        let has_kill = self.dir.join("cgroup.kill").exists();
+        let has_kill = self.dir.path().join("cgroup.kill").exists();
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
             let pids = self.procs();
@@ -269,7 +274,7 @@ impl JobGroup for V2Group {
 
     fn sample(&self) -> Sample {
         // Absent when PSI is off (Debian kernels: psi=1 on the command line turns it on).
-        let pressure = std::fs::read_to_string(self.dir.join("memory.pressure"))
+        let pressure = std::fs::read_to_string(self.dir.path().join("memory.pressure"))
             .ok()
             .and_then(|s| some_avg10(&s));
         Sample {
@@ -301,15 +306,15 @@ impl JobGroup for V2Group {
     }
 
     fn destroy(&self) -> bool {
-        cgfs::remove_dir(&self.dir).is_ok()
+        cgfs::remove_dir(self.dir.path()).is_ok()
     }
 
     fn try_destroy(&self) -> bool {
-        cgfs::remove_dir_once(&self.dir)
+        cgfs::remove_dir_once(self.dir.path())
     }
 
     fn paths(&self) -> Vec<PathBuf> {
-        vec![self.dir.clone()]
+        vec![self.dir.path().to_path_buf()]
     }
 }
 

@@ -89,7 +89,15 @@ pub fn describe() -> Machine {
         ("git", {
             let head = first_line("git", &["rev-parse", "--short", "HEAD"]);
             let dirty = Command::new("git")
-                .args(["status", "--porcelain", "--untracked-files=no"])
+                // RESULTS.md is what the run writes: a previous run's copy is not a change.
+                .args([
+                    "status",
+                    "--porcelain",
+                    "--untracked-files=no",
+                    "--",
+                    ":(top)",
+                    ":(top,exclude)benches/RESULTS.md",
+                ])
                 .output()
                 .map(|o| !o.stdout.is_empty())
                 .unwrap_or(false);

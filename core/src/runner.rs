@@ -83,8 +83,25 @@ pub(crate) async fn run(ctx: RunContext) -> JobInfo {
     let spec = shared.spec.clone();
     let cfg = ctx.cfg.clone();
     let job_dir = cfg.data_dir.join("jobs").join(&shared.id);
-    info.log_dir = Some(job_dir.clone());
 
+    // A stop that came before the process (the manager shut down, or the job
+    // was cancelled, while it was being claimed): no process, no cgroup.
+    let early = shared.stop.borrow().clone();
+    if let Some(reason) = early {
+        let (state, error) = match reason {
+            StopReason::Cancel(r) => (JobState::Cancelled, r),
+            StopReason::Shutdown => (
+                JobState::Interrupted,
+                "the manager shut down before the job started".into(),
+            ),
+            r @ StopReason::LeaseLost => (JobState::Interrupted, Stop::from(r).describe()),
+        };
+        info.state = state;
+        info.error = Some(error);
+        info.finished_at = Some(now_ms());
+        return info;
+    }
+    info.log_dir = Some(job_dir.clone());
     let prompt = match ctx.prompt {
         Ok(p) => p,
         Err(e) => return failed(info, format!("cannot render the prompt: {e}")),
@@ -93,19 +110,6 @@ pub(crate) async fn run(ctx: RunContext) -> JobInfo {
         Ok(d) => d,
         Err(e) => return failed(info, e),
     };
-
-    // A stop that came before the process (the manager shut down, or the job
-    // was cancelled, while it was being claimed): no process, no cgroup.
-    let early = shared.stop.borrow().clone();
-    if let Some(reason) = early {
-        let stop = Some(Stop::from(reason));
-        let watch = PressureWatch::new(info.limits.memory);
-        let (state, error) = decide(&stop, &StreamState::default(), &info, 0, &watch, "");
-        info.state = state;
-        info.error = error;
-        info.finished_at = Some(now_ms());
-        return info;
-    }
 
     // 1. The cgroup, limits written and read back.
     let group: Option<Arc<dyn JobGroup>> = match (cfg.isolation, &ctx.isolator) {

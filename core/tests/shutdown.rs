@@ -61,8 +61,10 @@ async fn shutdown_lets_short_jobs_finish() {
     assert_eq!(job.wait().await.state, JobState::Succeeded);
 }
 
-#[path = "common/slow_claim.rs"]
-mod slow_claim;
+#[path = "common/gated_claim.rs"]
+mod gated_claim;
+
+use gated_claim::GatedClaimStore;
 
 /// Every event of a finished job.
 async fn all_events(job: &claude_jobs::Job) -> Vec<JobEvent> {
@@ -74,16 +76,16 @@ async fn all_events(job: &claude_jobs::Job) -> Vec<JobEvent> {
     out
 }
 
-/// A manager on a store whose claims answer 400 ms late, with one job
-/// claimed: it is running in the store, and the answer is on its way.
-async fn job_in_a_slow_claim(
+/// A manager whose store holds its claims at a gate, with one job claimed:
+/// running in the store, the answer held until the test opens the gate.
+async fn job_in_a_held_claim(
     dir: &std::path::Path,
 ) -> (
     claude_jobs::JobManager,
     claude_jobs::Job,
-    Arc<slow_claim::SlowClaimStore>,
+    Arc<GatedClaimStore>,
 ) {
-    let store = Arc::new(slow_claim::SlowClaimStore::new(Duration::from_millis(400)));
+    let store = Arc::new(GatedClaimStore::new());
     let m = builder(dir)
         .store(store.clone())
         .max_concurrent(1)
@@ -92,42 +94,41 @@ async fn job_in_a_slow_claim(
         .await
         .unwrap();
     let job = m.submit(slow(30_000).build().unwrap()).await.unwrap();
-    let id = job.id().to_string();
-    let inner = &store.inner;
-    let mut claimed = false;
-    for _ in 0..100 {
-        let rec = inner.get(&id).await.unwrap().unwrap();
-        if rec.info.state == JobState::Running {
-            claimed = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert!(claimed, "the job was not claimed within 1 s");
-    assert_eq!(
-        store.claims.load(Ordering::SeqCst),
-        0,
-        "claim answered too early"
-    );
+    assert!(store.held(30).await, "the job was not claimed");
+    let rec = store.inner.get(job.id()).await.unwrap().unwrap();
+    assert_eq!(rec.info.state, JobState::Running);
     (m, job, store)
 }
 
 #[tokio::test]
 async fn shutdown_waits_for_a_claim_in_flight_and_its_job_never_starts() {
     let dir = data_dir();
-    let (m, job, store) = job_in_a_slow_claim(dir.path()).await;
-    m.shutdown(Duration::ZERO).await;
-    // Shutdown returned after the claim did, with its job ended.
-    assert_eq!(store.claims.load(Ordering::SeqCst), 1);
+    let (m, job, store) = job_in_a_held_claim(dir.path()).await;
+    let stopping = {
+        let m = m.clone();
+        tokio::spawn(async move { m.shutdown(Duration::ZERO).await })
+    };
+    // Shutdown does not return while the claim is out.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !stopping.is_finished(),
+        "shutdown returned with a claim in flight"
+    );
+    assert_eq!(store.answered.load(Ordering::SeqCst), 0);
+    store.open();
+    tokio::time::timeout(Duration::from_secs(10), stopping)
+        .await
+        .expect("shutdown returned once the claim came back")
+        .unwrap();
+    assert_eq!(store.answered.load(Ordering::SeqCst), 1);
     assert_eq!(m.running(), 0);
     let info = tokio::time::timeout(Duration::from_secs(5), job.wait())
         .await
         .expect("the job ended with the shutdown");
     assert_eq!(info.state, JobState::Interrupted, "{:?}", info.error);
-    assert!(
-        info.error.as_deref().unwrap_or("").contains("shut down"),
-        "{:?}",
-        info.error
+    assert_eq!(
+        info.error.as_deref(),
+        Some("the manager shut down before the job started")
     );
     assert_eq!(info.pid, None, "no process was started");
     let events = all_events(&job).await;
@@ -140,8 +141,9 @@ async fn shutdown_waits_for_a_claim_in_flight_and_its_job_never_starts() {
 #[tokio::test]
 async fn a_job_cancelled_while_being_claimed_ends_cancelled_without_a_process() {
     let dir = data_dir();
-    let (m, job, _store) = job_in_a_slow_claim(dir.path()).await;
+    let (m, job, store) = job_in_a_held_claim(dir.path()).await;
     assert!(job.cancel().await.unwrap());
+    store.open();
     let info = tokio::time::timeout(Duration::from_secs(5), job.wait())
         .await
         .expect("the job ended");
@@ -153,6 +155,8 @@ async fn a_job_cancelled_while_being_claimed_ends_cancelled_without_a_process() 
         .any(|e| matches!(e, JobEvent::Started { .. })));
     // The manager goes on serving.
     let next = m.submit(slow(10).build().unwrap()).await.unwrap();
+    assert!(store.held(30).await);
+    store.open();
     assert_eq!(next.wait().await.state, JobState::Succeeded);
     m.shutdown(Duration::from_secs(5)).await;
 }

@@ -386,6 +386,46 @@ mod tests {
     }
 
     #[test]
+    fn dir_opens_files_relative_to_its_descriptor() {
+        let t = tempfile::tempdir().unwrap();
+        let g = t.path().join("job-1");
+        fs::create_dir(&g).unwrap();
+        fs::write(g.join("pids.max"), "0\n").unwrap();
+        let d = Dir::open(g.clone());
+        assert!(d.fd.is_some());
+        write(&d, "pids.max", "64").unwrap();
+        assert_eq!(read(&d, "pids.max").unwrap(), "64");
+        assert_eq!(read_u64(&d, "pids.max"), 64);
+        // Moved away, the directory still answers through its descriptor.
+        fs::rename(&g, t.path().join("moved")).unwrap();
+        assert_eq!(read_u64(&d, "pids.max"), 64);
+        assert!(read(g.as_path(), "pids.max").is_err());
+        // A file cgroupfs does not have is an error naming it, never created.
+        let e = write(&d, "memory.nope", "1").unwrap_err();
+        assert!(
+            e.contains(&g.join("memory.nope").display().to_string()),
+            "{e}"
+        );
+        assert!(!t.path().join("moved/memory.nope").exists());
+    }
+
+    #[test]
+    fn dir_that_cannot_be_opened_falls_back_to_paths() {
+        let t = tempfile::tempdir().unwrap();
+        let missing = t.path().join("gone");
+        let d = Dir::open(missing.clone());
+        assert!(d.fd.is_none());
+        let e = read(&d, "pids.max").unwrap_err();
+        assert!(
+            e.contains(&missing.join("pids.max").display().to_string()),
+            "{e}"
+        );
+        fs::create_dir(&missing).unwrap();
+        fs::write(missing.join("pids.max"), "max").unwrap();
+        assert_eq!(read_u64(&d, "pids.max"), u64::MAX);
+    }
+
+    #[test]
     fn mountinfo_escapes() {
         assert_eq!(unescape(r"/a\040b"), "/a b");
         assert_eq!(unescape(r"/plain\"), r"/plain\");

@@ -296,7 +296,9 @@ impl JobManager {
     /// Stops taking work, lets running jobs finish for up to `drain_timeout`,
     /// then stops the rest (they end `interrupted`). Queued jobs stay queued
     /// in a durable store (a later manager runs them; their handles here do
-    /// not resolve); in memory they end `interrupted`. Idempotent.
+    /// not resolve); in memory they end `interrupted`. A claim already sent
+    /// to the store is waited for (up to 10 s) and its jobs end `interrupted`
+    /// without starting. Idempotent.
     pub async fn shutdown(&self, drain_timeout: Duration) {
         self.inner.shutdown(drain_timeout).await
     }

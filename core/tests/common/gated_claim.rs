@@ -1,9 +1,7 @@
-//! A store that holds every claim a while before answering: it makes the
-//! moment between a claim being sent and its jobs starting wide enough for a
-//! test to act in.
+//! A store whose claims wait at a gate the test opens: the moment between a
+//! claim being sent and its jobs starting lasts as long as the test needs.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -11,29 +9,51 @@ use claude_jobs::store::{
     Claim, ClaimOptions, Held, JobRecord, JobRow, JobStore, MemoryStore, Requeue, StoreNotice,
 };
 use claude_jobs::{EventRecord, JobInfo, JobState, Result};
+use tokio::sync::Semaphore;
 
-/// [`MemoryStore`] whose claims take `delay` (after choosing the jobs, so
-/// they are running in the store while the answer is on its way).
+/// [`MemoryStore`] whose claims that found jobs wait for [`GatedClaimStore::open`]
+/// (after choosing the jobs, so they are running in the store while the
+/// answer is held).
 #[derive(Debug)]
-pub struct SlowClaimStore {
+pub struct GatedClaimStore {
     pub inner: MemoryStore,
-    pub delay: Duration,
+    gate: Semaphore,
+    /// Claims with jobs waiting at the gate now.
+    pub waiting: AtomicUsize,
     /// Claims that came back with at least one job.
-    pub claims: Arc<AtomicUsize>,
+    pub answered: AtomicUsize,
 }
 
-impl SlowClaimStore {
-    pub fn new(delay: Duration) -> Self {
-        SlowClaimStore {
+impl GatedClaimStore {
+    pub fn new() -> Self {
+        GatedClaimStore {
             inner: MemoryStore::new(),
-            delay,
-            claims: Arc::new(AtomicUsize::new(0)),
+            gate: Semaphore::new(0),
+            waiting: AtomicUsize::new(0),
+            answered: AtomicUsize::new(0),
         }
+    }
+
+    /// Lets one held claim answer.
+    pub fn open(&self) {
+        self.gate.add_permits(1);
+    }
+
+    /// Waits (up to `secs`) until a claim with jobs is held at the gate.
+    pub async fn held(&self, secs: u64) -> bool {
+        let end = std::time::Instant::now() + Duration::from_secs(secs);
+        while self.waiting.load(Ordering::SeqCst) == 0 {
+            if std::time::Instant::now() > end {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        true
     }
 }
 
 #[async_trait]
-impl JobStore for SlowClaimStore {
+impl JobStore for GatedClaimStore {
     async fn insert(&self, r: &JobRecord) -> Result<()> {
         self.inner.insert(r).await
     }
@@ -44,8 +64,10 @@ impl JobStore for SlowClaimStore {
     async fn claim_with(&self, node: &str, n: usize, o: &ClaimOptions) -> Result<Vec<Claim>> {
         let got = self.inner.claim_with(node, n, o).await?;
         if !got.is_empty() {
-            tokio::time::sleep(self.delay).await;
-            self.claims.fetch_add(1, Ordering::SeqCst);
+            self.waiting.fetch_add(1, Ordering::SeqCst);
+            self.gate.acquire().await.expect("gate open").forget();
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+            self.answered.fetch_add(1, Ordering::SeqCst);
         }
         Ok(got)
     }
@@ -121,6 +143,6 @@ impl JobStore for SlowClaimStore {
         self.inner.notices()
     }
     fn describe(&self) -> String {
-        "slow-claim memory".into()
+        "gated-claim memory".into()
     }
 }

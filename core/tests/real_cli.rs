@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use claude_jobs::{IsolationMode, Job, JobEvent, JobManager, JobSpec, JobState, WorkflowOptions};
 use common::*;
-use futures_util::StreamExt;
 use mock_anthropic::{MockConfig, MockServer, Scenario};
 
 fn claude_bin(test: &str) -> Option<PathBuf> {
@@ -64,10 +63,6 @@ async fn env(test: &str, scenario: Scenario, max: usize, isolation: IsolationMod
     })
 }
 
-async fn events(job: &Job) -> Vec<JobEvent> {
-    job.events().into_stream().map(|r| r.event).collect().await
-}
-
 fn prompt(text: &str) -> claude_jobs::JobSpecBuilder {
     JobSpec::builder()
         .prompt(text)
@@ -100,7 +95,7 @@ async fn a_brief_written_through_the_write_tool() {
         .unwrap();
     let info = job.wait().await;
     assert_eq!(info.state, JobState::Succeeded, "{info:?}");
-    let ev = events(&job).await;
+    let ev = job_events(&job).await;
     assert!(
         ev.iter()
             .any(|e| matches!(e, JobEvent::ToolUse { name, .. } if name == "Write")),
@@ -329,7 +324,7 @@ async fn overloaded_then_success_shows_retries() {
         .unwrap();
     let info = job.wait().await;
     assert_eq!(info.state, JobState::Succeeded, "{info:?}");
-    let retries = events(&job)
+    let retries = job_events(&job)
         .await
         .into_iter()
         .filter(|e| {

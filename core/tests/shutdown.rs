@@ -66,16 +66,6 @@ mod gated_claim;
 
 use gated_claim::GatedClaimStore;
 
-/// Every event of a finished job.
-async fn all_events(job: &claude_jobs::Job) -> Vec<JobEvent> {
-    let mut out = Vec::new();
-    let mut ev = job.events();
-    while let Some(r) = ev.next().await {
-        out.push(r.event);
-    }
-    out
-}
-
 /// A manager whose store holds its claims at a gate, with one job claimed:
 /// running in the store, the answer held until the test opens the gate.
 async fn job_in_a_held_claim(
@@ -131,7 +121,7 @@ async fn shutdown_waits_for_a_claim_in_flight_and_its_job_never_starts() {
         Some("the manager shut down before the job started")
     );
     assert_eq!(info.pid, None, "no process was started");
-    let events = all_events(&job).await;
+    let events = job_events(&job).await;
     assert!(
         !events.iter().any(|e| matches!(e, JobEvent::Started { .. })),
         "{events:?}"
@@ -149,7 +139,7 @@ async fn a_job_cancelled_while_being_claimed_ends_cancelled_without_a_process() 
         .expect("the job ended");
     assert_eq!(info.state, JobState::Cancelled, "{:?}", info.error);
     assert_eq!(info.pid, None, "no process was started");
-    assert!(!all_events(&job)
+    assert!(!job_events(&job)
         .await
         .iter()
         .any(|e| matches!(e, JobEvent::Started { .. })));

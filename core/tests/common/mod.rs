@@ -81,6 +81,12 @@ pub async fn manager(dir: &Path, isolation: IsolationMode) -> JobManager {
     builder(dir).isolation(isolation).build().await.unwrap()
 }
 
+/// Every event of a job, to its end.
+pub async fn job_events(job: &claude_jobs::Job) -> Vec<JobEvent> {
+    use futures_util::StreamExt;
+    job.events().into_stream().map(|r| r.event).collect().await
+}
+
 /// The pids a `fork-tree` job printed.
 pub fn fake_pids(events: &[claude_jobs::EventRecord]) -> Vec<i32> {
     events

@@ -26,6 +26,10 @@ pub enum ErrorKind {
     CapacityExceeded,
     /// An I/O error in the manager itself (data dir, logs).
     Io,
+    /// The spec breaks the manager's policy (a tool, a cap, an option it does not allow).
+    PolicyViolation,
+    /// A tenant's quota is used up (queued jobs, daily budget).
+    QuotaExceeded,
 }
 
 impl ErrorKind {
@@ -41,11 +45,13 @@ impl ErrorKind {
             ErrorKind::ShuttingDown => "SHUTTING_DOWN",
             ErrorKind::CapacityExceeded => "CAPACITY_EXCEEDED",
             ErrorKind::Io => "IO_ERROR",
+            ErrorKind::PolicyViolation => "POLICY_VIOLATION",
+            ErrorKind::QuotaExceeded => "QUOTA_EXCEEDED",
         }
     }
 
     /// Every kind, in a stable order (used to generate binding tables and docs).
-    pub const ALL: [ErrorKind; 9] = [
+    pub const ALL: [ErrorKind; 11] = [
         ErrorKind::InvalidSpec,
         ErrorKind::JobNotFound,
         ErrorKind::SpawnFailed,
@@ -55,6 +61,8 @@ impl ErrorKind {
         ErrorKind::ShuttingDown,
         ErrorKind::CapacityExceeded,
         ErrorKind::Io,
+        ErrorKind::PolicyViolation,
+        ErrorKind::QuotaExceeded,
     ];
 }
 
@@ -116,6 +124,16 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The spec breaks the policy; `field` names what.
+    #[error("policy: {field} {reason}")]
+    PolicyViolation { field: String, reason: String },
+    /// A tenant's quota is used up; `retry_after` says when it may be tried again.
+    #[error("quota of tenant {tenant}: {reason}")]
+    QuotaExceeded {
+        tenant: String,
+        reason: String,
+        retry_after: Option<std::time::Duration>,
+    },
 }
 
 impl Error {
@@ -131,15 +149,28 @@ impl Error {
             Error::ShuttingDown => ErrorKind::ShuttingDown,
             Error::CapacityExceeded { .. } => ErrorKind::CapacityExceeded,
             Error::Io { .. } => ErrorKind::Io,
+            Error::PolicyViolation { .. } => ErrorKind::PolicyViolation,
+            Error::QuotaExceeded { .. } => ErrorKind::QuotaExceeded,
         }
     }
 
     /// The spec field (or template variable) the error is about, if any.
     pub fn field(&self) -> Option<&str> {
         match self {
-            Error::InvalidSpec { field, .. } | Error::CapacityExceeded { field, .. } => Some(field),
+            Error::InvalidSpec { field, .. }
+            | Error::CapacityExceeded { field, .. }
+            | Error::PolicyViolation { field, .. } => Some(field),
+            Error::QuotaExceeded { .. } => Some("tenant"),
             Error::Template { field, .. } => field.as_deref(),
             Error::Spawn { .. } => Some("claude_bin"),
+            _ => None,
+        }
+    }
+
+    /// How long to wait before trying again (`QuotaExceeded`), if known.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            Error::QuotaExceeded { retry_after, .. } => *retry_after,
             _ => None,
         }
     }
@@ -150,6 +181,16 @@ impl Error {
             Error::JobNotFound { id } => Some(id),
             _ => None,
         }
+    }
+
+    /// True for a store or I/O error that says the disk is full (no space
+    /// left, SQLite's "database or disk is full"): retrying will not help.
+    pub fn is_disk_full(&self) -> bool {
+        let io_full = match self {
+            Error::Io { source, .. } => source.raw_os_error() == Some(libc::ENOSPC),
+            _ => false,
+        };
+        io_full || says_disk_full(&self.to_string())
     }
 
     pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
@@ -165,6 +206,12 @@ impl Error {
             source,
         }
     }
+}
+
+/// True when an error's text says the disk is full.
+pub(crate) fn says_disk_full(text: &str) -> bool {
+    let t = text.to_ascii_lowercase();
+    t.contains("disk is full") || t.contains("no space left on device") || t.contains("disk full")
 }
 
 /// `Result` with the crate's [`Error`].

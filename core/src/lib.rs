@@ -33,7 +33,7 @@
 //!         .timeout(Duration::from_secs(300))
 //!         .build()?;
 //!     let job = manager.submit(spec).await?;
-//!     let mut events = job.events();
+//!     let mut events = job.events(0);
 //!     while let Some(ev) = events.next().await {
 //!         println!("{:?}", ev.event);
 //!     }
@@ -58,15 +58,20 @@ mod limits;
 mod manager;
 mod metrics;
 mod monitor;
+mod options;
+mod policy;
 mod process;
 mod redact;
-mod runner;
+mod run;
+mod safe_fs;
+mod schedule;
 mod spec;
 mod state;
 pub mod store;
 pub mod templates;
+mod units;
 mod util;
-mod workflow;
+pub mod wire;
 
 pub use claude::{resolve_program, DEFAULT_PASS_ENV, REMOVED_ENV};
 pub use error::{Error, ErrorKind, Result};
@@ -74,17 +79,20 @@ pub use events::{EventRecord, EventStream, JobEvent, WarningKind};
 pub use host::{available_memory, cpu_count};
 pub use isolation::IsolationMode;
 pub use job::Job;
-pub use limits::{
-    auto_concurrency, parse_duration, parse_size, Concurrency, ResourceLimits, MIN_MEMORY_BYTES,
+pub use limits::{auto_concurrency, Concurrency, ResourceLimits, MAX_PIDS, MIN_MEMORY_BYTES};
+pub use manager::{webhook_signature, JobManager, JobManagerBuilder, ManagerStatus, OutputFile, StoreHealth, Workflow};
+pub use options::{
+    CpuBudget, ManagerOptions, MemoryBudget, RecoveryPolicy, RetentionPolicy, RetryBackoff, Secret,
+    MEMORY_RESERVE_BYTES,
 };
-pub use manager::{
-    CpuBudget, JobManager, JobManagerBuilder, MemoryBudget, RecoveryPolicy, RetentionPolicy,
-    StoreHealth, MEMORY_RESERVE_BYTES,
-};
-pub use spec::{JobSpec, JobSpecBuilder, RunAs};
-pub use state::{IsolationKind, JobInfo, JobResult, JobState, ResourceStats, Usage};
-pub use templates::{OutputSpec, Template, TemplateSet};
-pub use workflow::{BrandWorkflow, WorkflowOptions};
+pub use policy::{Allow, DefaultLimits, Policy, Rules, TenantPolicy, TenantQuota};
+pub use units::{parse_duration, parse_size, MAX_DURATION};
+pub use spec::{Effort, JobSpec, JobSpecBuilder, PermissionMode, RunAs, SettingSource};
+pub use state::{IsolationKind, JobInfo, JobResult, JobState, PermissionDenial, ResourceStats, Usage};
+pub use spec::{safe_file_name, OutputSpec};
+pub use templates::{Template, TemplateSet, WorkflowDef, WorkflowStep};
+pub use store::{JobPage, ListQuery};
+pub use schedule::{CatchUp, Schedule, ScheduleOptions};
 
 /// The README's examples, compiled as doctests.
 #[cfg(doctest)]

@@ -1,14 +1,16 @@
-//! Resource limits of a job and the parsers for the sizes and durations people
-//! write by hand (`"512M"`, `"1.5G"`, `"30s"`, `"10m"`).
-
-use std::time::Duration;
+//! Resource limits of a job and how many jobs run at once.
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::units::parse_size;
 
 /// The smallest memory cap accepted: below this even a tiny process cannot start.
 pub const MIN_MEMORY_BYTES: u64 = 8 * 1024 * 1024;
+
+/// The most processes a cap may allow: the kernel's `PID_MAX_LIMIT` on 64-bit
+/// (a larger `pids.max` is refused by the kernel).
+pub const MAX_PIDS: u64 = 4 * 1024 * 1024;
 
 /// CPU, memory and process caps for one job. `None` means "no cap".
 ///
@@ -18,10 +20,13 @@ pub const MIN_MEMORY_BYTES: u64 = 8 * 1024 * 1024;
 /// assert_eq!(limits.memory, Some(512 * 1024 * 1024));
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ResourceLimits {
     /// CPU cores (fractional): `0.5` is half a core, enforced by CFS bandwidth.
     pub cpus: Option<f64>,
-    /// Memory cap in bytes (swap disabled for the job).
+    /// Memory cap in bytes (swap disabled for the job); text such as
+    /// `"512M"` is read too.
+    #[serde(with = "crate::units::opt_size")]
     pub memory: Option<u64>,
     /// Maximum number of processes and threads.
     pub pids: Option<u64>,
@@ -61,19 +66,14 @@ impl ResourceLimits {
         self.cpus.is_none() && self.memory.is_none() && self.pids.is_none()
     }
 
-    /// Checks the values against the host. `host_cpus` is the number of CPUs.
-    pub fn validate(&self, host_cpus: f64) -> Result<()> {
+    /// Checks the values that need no host: positive and finite CPUs, at
+    /// least [`MIN_MEMORY_BYTES`], processes from 1 to the kernel's most.
+    pub fn check(&self) -> Result<()> {
         if let Some(c) = self.cpus {
             if !c.is_finite() || c <= 0.0 {
                 return Err(Error::invalid(
                     "cpus",
                     format!("must be a positive number of cores, got {c}"),
-                ));
-            }
-            if c > host_cpus {
-                return Err(Error::invalid(
-                    "cpus",
-                    format!("{c} is more than the {host_cpus} CPUs of this host"),
                 ));
             }
         }
@@ -85,67 +85,41 @@ impl ResourceLimits {
                 ));
             }
         }
-        if self.pids == Some(0) {
-            return Err(Error::invalid("pids", "must be at least 1"));
+        match self.pids {
+            Some(0) => return Err(Error::invalid("pids", "must be at least 1")),
+            Some(p) if p > MAX_PIDS => {
+                return Err(Error::invalid(
+                    "pids",
+                    format!("{p} is more than the kernel allows ({MAX_PIDS})"),
+                ))
+            }
+            _ => {}
         }
         Ok(())
     }
-}
 
-/// Parses a byte size: a plain number of bytes, or a number with a binary unit
-/// `K`, `M`, `G`, `T` (also `KB`/`KiB`, …; all powers of 1024). Fractions are
-/// allowed: `"1.5G"`.
-///
-/// ```
-/// assert_eq!(claude_jobs::parse_size("512M").unwrap(), 512 << 20);
-/// assert_eq!(claude_jobs::parse_size("1.5G").unwrap(), 3 << 29);
-/// assert!(claude_jobs::parse_size("lots").is_err());
-/// ```
-pub fn parse_size(s: &str) -> std::result::Result<u64, String> {
-    let t = s.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let value: f64 = num
-        .parse()
-        .map_err(|_| format!("cannot parse {s:?} as a size (examples: 512M, 1.5G, 1048576)"))?;
-    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" => 1 << 10,
-        "m" | "mb" | "mib" => 1 << 20,
-        "g" | "gb" | "gib" => 1 << 30,
-        "t" | "tb" | "tib" => 1 << 40,
-        other => {
-            return Err(format!(
-                "unknown size unit {other:?} in {s:?} (use K, M, G or T)"
-            ))
+    /// Checks the values against the host: [`check`](Self::check), no more
+    /// CPUs than `host_cpus` and no more memory than the host has.
+    pub fn validate(&self, host_cpus: f64) -> Result<()> {
+        self.check()?;
+        if let Some(c) = self.cpus {
+            if c > host_cpus {
+                return Err(Error::invalid(
+                    "cpus",
+                    format!("{c} is more than the {host_cpus} CPUs of this host"),
+                ));
+            }
         }
-    };
-    let bytes = value * mult as f64;
-    if !bytes.is_finite() || bytes >= u64::MAX as f64 {
-        return Err(format!("size {s:?} is too large"));
-    }
-    Ok(bytes.round() as u64)
-}
-
-/// Parses a duration such as `"30s"`, `"10m"`, `"1h 30m"`, `"250ms"`; a bare
-/// number means seconds.
-///
-/// ```
-/// use std::time::Duration;
-/// assert_eq!(claude_jobs::parse_duration("10m").unwrap(), Duration::from_secs(600));
-/// assert_eq!(claude_jobs::parse_duration("2").unwrap(), Duration::from_secs(2));
-/// ```
-pub fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
-    let t = s.trim();
-    if let Ok(secs) = t.parse::<f64>() {
-        if secs.is_finite() && secs >= 0.0 {
-            return Ok(Duration::from_secs_f64(secs));
+        if let (Some(m), Some(total)) = (self.memory, crate::host::total_memory()) {
+            if m > total {
+                return Err(Error::invalid(
+                    "memory",
+                    format!("{m} bytes is more than this host's {total} bytes of memory"),
+                ));
+            }
         }
+        Ok(())
     }
-    humantime::parse_duration(t)
-        .map_err(|e| format!("cannot parse {s:?} as a duration ({e}; examples: 30s, 10m, 1h)"))
 }
 
 /// How many jobs may run at once.
@@ -155,6 +129,44 @@ pub enum Concurrency {
     Fixed(usize),
     /// `floor((available RAM − 2 GiB) / 1.2 GiB)`, at least 1.
     Auto,
+}
+
+impl Default for Concurrency {
+    fn default() -> Self {
+        Concurrency::Fixed(3)
+    }
+}
+
+/// A whole number, or `"auto"`.
+impl<'de> Deserialize<'de> for Concurrency {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Text(String),
+            Number(f64),
+        }
+        let bad = |what: String| {
+            serde::de::Error::custom(format!("expected a whole number of jobs or \"auto\", got {what}"))
+        };
+        match Raw::deserialize(d).map_err(|_| bad("another type".into()))? {
+            Raw::Text(s) if s.trim() == "auto" => Ok(Concurrency::Auto),
+            Raw::Text(s) => s.trim().parse::<usize>().map(Concurrency::Fixed).map_err(|_| bad(format!("{s:?}"))),
+            Raw::Number(n) if n.is_finite() && n >= 0.0 && n.fract() == 0.0 && n <= 1e6 => {
+                Ok(Concurrency::Fixed(n as usize))
+            }
+            Raw::Number(n) => Err(bad(n.to_string())),
+        }
+    }
+}
+
+impl Serialize for Concurrency {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            Concurrency::Fixed(n) => s.serialize_u64(*n as u64),
+            Concurrency::Auto => s.serialize_str("auto"),
+        }
+    }
 }
 
 impl From<usize> for Concurrency {
@@ -187,24 +199,6 @@ pub fn auto_concurrency(available_bytes: u64) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sizes() {
-        assert_eq!(parse_size("64M").unwrap(), 64 << 20);
-        assert_eq!(parse_size("1G").unwrap(), 1 << 30);
-        assert_eq!(parse_size("800MiB").unwrap(), 800 << 20);
-        assert_eq!(parse_size("4096").unwrap(), 4096);
-        assert!(parse_size("").is_err());
-        assert!(parse_size("12X").is_err());
-        assert!(parse_size("-5M").is_err());
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
-        assert_eq!(parse_duration("1.5").unwrap(), Duration::from_millis(1500));
-        assert!(parse_duration("soon").is_err());
-    }
 
     #[test]
     fn auto_rule_matches_the_seed() {

@@ -3,7 +3,7 @@
 //! The figures are computed from the store at each scrape (jobs by state,
 //! queue length, durations, cost and tokens by template, …), so several
 //! managers sharing a store report the same totals. Jobs removed by
-//! retention leave the totals.
+//! retention leave the totals. `JobManager::metrics` feeds [`Totals`].
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -13,8 +13,6 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
-use crate::error::Result;
-use crate::manager::JobManager;
 use crate::state::{JobInfo, JobState};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -50,88 +48,88 @@ fn template_of(i: &JobInfo) -> String {
     i.template.clone().unwrap_or_else(|| "none".into())
 }
 
-/// Renders the metrics of these jobs.
-pub(crate) fn render(jobs: &[JobInfo], running_here: usize, max_concurrent: usize) -> String {
-    let mut reg = Registry::with_prefix("claude_jobs");
-    let by_state = Family::<StateLabel, Gauge>::default();
-    reg.register(
-        "jobs",
-        "Jobs known to the store, by state",
-        by_state.clone(),
-    );
-    let queue = Gauge::<i64>::default();
-    reg.register("queue_length", "Jobs waiting to run", queue.clone());
-    let running = Gauge::<i64>::default();
-    reg.register(
-        "running_jobs",
-        "Jobs running in this manager",
-        running.clone(),
-    );
-    let max = Gauge::<i64>::default();
-    reg.register(
-        "max_concurrent",
-        "The concurrency limit of this manager",
-        max.clone(),
-    );
-    let duration = Family::<TemplateLabel, Histogram>::new_with_constructor(
-        duration_histogram as fn() -> Histogram,
-    );
-    reg.register(
-        "job_duration_seconds",
-        "Run time of finished jobs",
-        duration.clone(),
-    );
-    let cost = Family::<TemplateLabel, FloatCounter>::default();
-    reg.register(
-        "cost_usd",
-        "Cost of finished jobs as the CLI estimates it",
-        cost.clone(),
-    );
-    let tokens = Family::<TokenLabel, Counter>::default();
-    reg.register("tokens", "Tokens used by finished jobs", tokens.clone());
-    let peak = Family::<TemplateLabel, Histogram>::new_with_constructor(
-        memory_histogram as fn() -> Histogram,
-    );
-    reg.register(
-        "peak_memory_bytes",
-        "Peak memory of finished jobs' cgroups",
-        peak.clone(),
-    );
-    let cpu = Family::<TemplateLabel, FloatCounter>::default();
-    reg.register("cpu_seconds", "CPU time of finished jobs", cpu.clone());
-    let oom = Counter::<u64>::default();
-    reg.register(
-        "oom_kills",
-        "Jobs killed by the kernel at their memory cap",
-        oom.clone(),
-    );
-    let cgroup_failures = Counter::<u64>::default();
-    reg.register(
-        "cgroup_failures",
-        "Jobs whose cgroup could not be made or checked",
-        cgroup_failures.clone(),
-    );
+/// The metric families, filled job by job, then rendered.
+pub(crate) struct Totals {
+    reg: Registry,
+    by_state: Family<StateLabel, Gauge>,
+    states: [i64; 8],
+    queue: Gauge,
+    running: Gauge,
+    max: Gauge,
+    duration: Family<TemplateLabel, Histogram>,
+    cost: Family<TemplateLabel, FloatCounter>,
+    tokens: Family<TokenLabel, Counter>,
+    peak: Family<TemplateLabel, Histogram>,
+    cpu: Family<TemplateLabel, FloatCounter>,
+    oom: Counter,
+    cgroup_failures: Counter,
+    paused: Gauge,
+}
 
-    for s in JobState::ALL {
-        let n = jobs.iter().filter(|j| j.state == s).count() as i64;
-        by_state
-            .get_or_create(&StateLabel {
-                state: s.as_str().into(),
-            })
-            .set(n);
+impl Default for Totals {
+    fn default() -> Self {
+        let mut t = Totals {
+            reg: Registry::with_prefix("claude_jobs"),
+            by_state: Family::default(),
+            states: [0; 8],
+            queue: Gauge::default(),
+            running: Gauge::default(),
+            max: Gauge::default(),
+            duration: Family::new_with_constructor(duration_histogram as fn() -> Histogram),
+            cost: Family::default(),
+            tokens: Family::default(),
+            peak: Family::new_with_constructor(memory_histogram as fn() -> Histogram),
+            cpu: Family::default(),
+            oom: Counter::default(),
+            cgroup_failures: Counter::default(),
+            paused: Gauge::default(),
+        };
+        t.register();
+        t
     }
-    queue.set(jobs.iter().filter(|j| j.state == JobState::Queued).count() as i64);
-    running.set(running_here as i64);
-    max.set(max_concurrent as i64);
-    for j in jobs.iter().filter(|j| j.state.is_final()) {
+}
+
+impl Totals {
+    fn register(&mut self) {
+        let r = &mut self.reg;
+        r.register("jobs", "Jobs known to the store, by state", self.by_state.clone());
+        r.register("queue_length", "Jobs waiting to run", self.queue.clone());
+        r.register("running_jobs", "Jobs running in this manager", self.running.clone());
+        r.register("max_concurrent", "The concurrency limit of this manager", self.max.clone());
+        r.register("job_duration_seconds", "Run time of finished jobs", self.duration.clone());
+        r.register("cost_usd", "Cost of finished jobs as the CLI estimates it", self.cost.clone());
+        r.register("tokens", "Tokens used by finished jobs", self.tokens.clone());
+        r.register("peak_memory_bytes", "Peak memory of finished jobs' cgroups", self.peak.clone());
+        r.register("cpu_seconds", "CPU time of finished jobs", self.cpu.clone());
+        r.register("oom_kills", "Jobs killed by the kernel at their memory cap", self.oom.clone());
+        r.register(
+            "admissions_paused_until_seconds",
+            "While the API rate-limits jobs: when admissions resume (Unix seconds; 0 when not paused)",
+            self.paused.clone(),
+        );
+        r.register(
+            "cgroup_failures",
+            "Jobs whose cgroup could not be made or checked",
+            self.cgroup_failures.clone(),
+        );
+    }
+
+    /// Counts one job.
+    pub(crate) fn add(&mut self, j: &JobInfo) {
+        if let Some(i) = JobState::ALL.iter().position(|s| *s == j.state) {
+            self.states[i] += 1;
+        }
+        if !j.state.is_final() {
+            return;
+        }
         let t = TemplateLabel {
             template: template_of(j),
         };
         if let Some(ms) = j.duration_ms() {
-            duration.get_or_create(&t).observe(ms as f64 / 1000.0);
+            self.duration.get_or_create(&t).observe(ms as f64 / 1000.0);
         }
         if let Some(c) = j.cost_usd {
-            cost.get_or_create(&t).inc_by(c);
+            self.cost.get_or_create(&t).inc_by(c);
         }
         if let Some(u) = &j.usage {
             for (kind, n) in [
@@ -140,51 +138,41 @@ pub(crate) fn render(jobs: &[JobInfo], running_here: usize, max_concurrent: usiz
                 ("cache_read", u.cache_read_input_tokens),
                 ("cache_creation", u.cache_creation_input_tokens),
             ] {
-                tokens
-                    .get_or_create(&TokenLabel {
-                        template: t.template.clone(),
-                        kind: kind.into(),
-                    })
-                    .inc_by(n);
+                let label = TokenLabel {
+                    template: t.template.clone(),
+                    kind: kind.into(),
+                };
+                self.tokens.get_or_create(&label).inc_by(n);
             }
         }
         if j.stats.peak_memory_bytes > 0 {
-            peak.get_or_create(&t)
-                .observe(j.stats.peak_memory_bytes as f64);
+            self.peak.get_or_create(&t).observe(j.stats.peak_memory_bytes as f64);
         }
-        cpu.get_or_create(&t)
-            .inc_by(j.stats.cpu_usage_usec as f64 / 1e6);
+        self.cpu.get_or_create(&t).inc_by(j.stats.cpu_usage_usec as f64 / 1e6);
         if j.state == JobState::OomKilled {
-            oom.inc();
+            self.oom.inc();
         }
-        if j.error
-            .as_deref()
-            .map(|e| e.contains("cgroup isolation"))
-            .unwrap_or(false)
-        {
-            cgroup_failures.inc();
+        let cgroup = |e: &str| e.contains("cgroup isolation") || e.contains("the kernel refused");
+        if j.error.as_deref().is_some_and(cgroup) {
+            self.cgroup_failures.inc();
         }
     }
-    let mut out = String::new();
-    encode(&mut out, &reg).expect("writing to a String cannot fail");
-    out
-}
 
-impl JobManager {
-    /// The manager's metrics in the Prometheus text format: jobs by state,
-    /// queue length, running jobs, job duration histogram, cost and tokens by
-    /// template, peak memory and CPU time by template, OOM kills, cgroup
-    /// failures. Serve it at `/metrics`.
-    ///
-    /// ```no_run
-    /// # async fn demo(manager: claude_jobs::JobManager) -> claude_jobs::Result<()> {
-    /// let text = manager.metrics().await?;
-    /// assert!(text.contains("claude_jobs_queue_length"));
-    /// # Ok(()) }
-    /// ```
-    pub async fn metrics(&self) -> Result<String> {
-        let jobs = self.list().await?;
-        Ok(render(&jobs, self.running(), self.max_concurrent()))
+    /// The text exposition.
+    pub(crate) fn render(self, running_here: usize, max_concurrent: usize, paused_until_ms: Option<u64>) -> String {
+        self.paused.set(paused_until_ms.map(|u| (u / 1000) as i64).unwrap_or(0));
+        for (s, n) in JobState::ALL.iter().zip(self.states) {
+            let label = StateLabel {
+                state: s.as_str().into(),
+            };
+            self.by_state.get_or_create(&label).set(n);
+        }
+        self.queue.set(self.states[0]);
+        self.running.set(running_here as i64);
+        self.max.set(max_concurrent as i64);
+        let mut out = String::new();
+        encode(&mut out, &self.reg).expect("writing to a String cannot fail");
+        out
     }
 }
 
@@ -204,7 +192,10 @@ mod tests {
         done.stats.peak_memory_bytes = 100 << 20;
         done.stats.cpu_usage_usec = 1_500_000;
         let queued = JobInfo::queued("b".into(), &spec, 2000);
-        let text = render(&[done, queued], 0, 3);
+        let mut t = Totals::default();
+        t.add(&done);
+        t.add(&queued);
+        let text = t.render(0, 3, Some(5000));
         for needle in [
             "claude_jobs_jobs{state=\"oom_killed\"} 1",
             "claude_jobs_jobs{state=\"queued\"} 1",
@@ -215,6 +206,7 @@ mod tests {
             "claude_jobs_cpu_seconds_total{template=\"brief\"} 1.5",
             "claude_jobs_oom_kills_total 1",
             "claude_jobs_cgroup_failures_total 0",
+            "claude_jobs_admissions_paused_until_seconds 5",
         ] {
             assert!(text.contains(needle), "missing {needle} in\n{text}");
         }

@@ -8,7 +8,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 /// Where a job is in its life. Final states never change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum JobState {
     /// Waiting for a slot (or for its dependencies).
@@ -161,6 +161,23 @@ pub struct JobResult {
     pub terminal_reason: Option<String>,
     /// `modelUsage` as printed (per model, with `costUSD`).
     pub model_usage: Option<serde_json::Value>,
+    /// With `--json-schema`: the answer, an object of the schema.
+    pub structured_output: Option<serde_json::Value>,
+    /// Tool calls the CLI denied.
+    pub permission_denials: Vec<PermissionDenial>,
+}
+
+/// A tool call the CLI denied (a `disallowed_tools` rule, or a tool that is
+/// neither allowed nor covered by the permission mode), as its result lists it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PermissionDenial {
+    /// The tool (`Bash`, `Write`, `mcp__srv__tool`).
+    pub tool_name: String,
+    /// The id of the denied `tool_use` block.
+    pub tool_use_id: Option<String>,
+    /// The call's input (`{"command": "rm -rf /"}`).
+    pub tool_input: serde_json::Value,
 }
 
 /// A snapshot of a job: what every `get`, `list` and `wait` returns.
@@ -171,6 +188,9 @@ pub struct JobInfo {
     /// Template name, when the job was made from one.
     pub template: Option<String>,
     pub labels: BTreeMap<String, String>,
+    /// Who the job is for (see [`crate::Policy`]).
+    #[serde(default)]
+    pub tenant: Option<String>,
     pub priority: i32,
     /// Unix milliseconds.
     pub created_at: u64,
@@ -179,6 +199,10 @@ pub struct JobInfo {
     /// Attempt number, from 1.
     pub attempt: u32,
     pub pid: Option<u32>,
+    /// The CLI process's start time (clock ticks after boot): with `pid`,
+    /// what a later manager kills if this one dies (never a reused pid).
+    #[serde(default)]
+    pub pid_start_time: Option<u64>,
     pub isolation: IsolationKind,
     pub exit_code: Option<i32>,
     pub signal: Option<i32>,
@@ -201,6 +225,23 @@ pub struct JobInfo {
     pub log_dir: Option<PathBuf>,
     /// Files collected from the job's working directory.
     pub outputs: Vec<PathBuf>,
+    /// With `json_schema`: the structured answer (an object of the schema).
+    #[serde(default)]
+    pub structured_output: Option<serde_json::Value>,
+    /// Tool calls the CLI denied (from its result).
+    #[serde(default)]
+    pub permission_denials: Vec<PermissionDenial>,
+    /// The CLI's working directory (for a resumed job: the earlier job's).
+    #[serde(default)]
+    pub work_dir: Option<PathBuf>,
+    /// The CLI's `CLAUDE_CONFIG_DIR`, where it keeps the session's transcript
+    /// (for a resumed job: the earlier job's).
+    #[serde(default)]
+    pub config_dir: Option<PathBuf>,
+    /// For a job that resumes another (`resume`): the session it continues.
+    /// `session_id` is the same, or, with `fork_session`, a new one.
+    #[serde(default)]
+    pub resumed_session: Option<String>,
 }
 
 impl JobInfo {
@@ -211,12 +252,14 @@ impl JobInfo {
             state: JobState::Queued,
             template: spec.template.clone(),
             labels: spec.labels.clone(),
+            tenant: spec.tenant.clone(),
             priority: spec.priority,
             created_at: now_ms,
             started_at: None,
             finished_at: None,
             attempt: 0,
             pid: None,
+            pid_start_time: None,
             isolation: IsolationKind::None,
             exit_code: None,
             signal: None,
@@ -230,9 +273,14 @@ impl JobInfo {
             cli_version: None,
             api_error_status: None,
             stats: ResourceStats::default(),
-            limits: spec.limits,
+            limits: spec.limits(),
             log_dir: None,
             outputs: Vec::new(),
+            structured_output: None,
+            permission_denials: Vec::new(),
+            work_dir: None,
+            config_dir: None,
+            resumed_session: None,
         }
     }
 
@@ -258,6 +306,17 @@ mod tests {
         assert_eq!(JobState::OomKilled.as_str(), "oom_killed");
         assert!(!JobState::Running.is_final());
         assert!(JobState::Interrupted.is_final());
+    }
+
+    #[test]
+    fn old_rows_without_the_agent_fields_still_read() {
+        let spec = crate::JobSpec::from_prompt("p");
+        let mut v = serde_json::to_value(JobInfo::queued("j".into(), &spec, 1)).unwrap();
+        for k in ["structured_output", "permission_denials", "work_dir", "config_dir", "resumed_session"] {
+            v.as_object_mut().unwrap().remove(k);
+        }
+        let back: JobInfo = serde_json::from_value(v).unwrap();
+        assert!(back.permission_denials.is_empty() && back.structured_output.is_none());
     }
 
     #[test]

@@ -10,6 +10,11 @@ pub fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
+/// Bytes as lowercase hex (digests: webhook signatures, output checksums).
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Keeps the last `max` bytes of a text (on a char boundary).
 pub fn tail(s: &str, max: usize) -> &str {
     if s.len() <= max {

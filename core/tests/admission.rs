@@ -106,7 +106,7 @@ async fn a_cap_that_can_never_fit_is_refused_and_the_manager_keeps_serving() {
     assert_eq!(e.kind(), ErrorKind::CapacityExceeded);
     assert_eq!(e.field(), Some("cpus"));
     // Nothing was queued for them; a job that fits runs.
-    assert!(m.list().await.unwrap().is_empty());
+    assert!(m.list(&Default::default()).await.unwrap().jobs.is_empty());
     let ok = m
         .submit(slow(10).memory("300M").cpus(1.0).build().unwrap())
         .await
@@ -236,7 +236,7 @@ async fn bad_budgets_are_named() {
         .build()
         .await
         .unwrap_err();
-    assert_eq!(e.field(), Some("default_limits"));
+    assert_eq!(e.field(), Some("default_limits.memory"));
     assert!(e.to_string().contains("memory budget"), "{e}");
 }
 
@@ -277,8 +277,8 @@ async fn the_sqlite_claim_and_the_memory_store_take_the_same_jobs() {
             info: JobInfo::queued(id.to_string(), &spec, i as u64),
             spec,
         };
-        sqlite.insert(&record).await.unwrap();
-        memory.insert(&record).await.unwrap();
+        sqlite.insert(&record, &[]).await.unwrap();
+        memory.insert(&record, &[]).await.unwrap();
     }
     let ids = |claims: Vec<claude_jobs::store::Claim>| -> Vec<String> {
         claims.into_iter().map(|c| c.record.info.id).collect()
@@ -306,8 +306,8 @@ async fn the_sqlite_claim_and_the_memory_store_take_the_same_jobs() {
     ];
     let want: [Vec<&str>; 4] = [vec!["b", "a", "c"], vec!["d"], vec!["e", "f"], vec![]];
     for (opts, want) in steps.iter().zip(want) {
-        let from_sqlite = ids(sqlite.claim_with("n", 10, opts).await.unwrap());
-        let from_memory = ids(memory.claim_with("n", 10, opts).await.unwrap());
+        let from_sqlite = ids(sqlite.claim("n", 10, opts).await.unwrap());
+        let from_memory = ids(memory.claim("n", 10, opts).await.unwrap());
         assert_eq!(from_sqlite, want, "SQLite, {opts:?}");
         assert_eq!(from_memory, want, "memory, {opts:?}");
     }
@@ -330,12 +330,12 @@ async fn huge_caps_do_not_overflow_the_sqlite_claim() {
             .build()
             .unwrap();
         let info = JobInfo::queued(id.to_string(), &spec, 0);
-        store.insert(&JobRecord { info, spec }).await.unwrap();
+        store.insert(&JobRecord { info, spec }, &[]).await.unwrap();
     }
     let opts = ClaimOptions::new(std::time::Duration::from_secs(60));
-    assert_eq!(store.claim_with("n", 2, &opts).await.unwrap().len(), 2);
+    assert_eq!(store.claim("n", 2, &opts).await.unwrap().len(), 2);
     // Two such caps running, one more queued: still no error.
-    assert_eq!(store.claim_with("n", 2, &opts).await.unwrap().len(), 1);
+    assert_eq!(store.claim("n", 2, &opts).await.unwrap().len(), 1);
 }
 
 /// A job queued this very millisecond is ready for the SQLite claim (its
@@ -355,13 +355,16 @@ async fn the_sqlite_claim_takes_a_job_queued_the_same_millisecond() {
             .as_millis() as u64;
         let info = JobInfo::queued(format!("job-{i}"), &spec, now);
         store
-            .insert(&JobRecord {
-                info,
-                spec: spec.clone(),
-            })
+            .insert(
+                &JobRecord {
+                    info,
+                    spec: spec.clone(),
+                },
+                &[],
+            )
             .await
             .unwrap();
-        let got = store.claim_with("n", 1, &opts).await.unwrap();
+        let got = store.claim("n", 1, &opts).await.unwrap();
         assert_eq!(got.len(), 1, "job {i} (queued at {now}) was not ready");
     }
 }

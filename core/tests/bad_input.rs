@@ -49,13 +49,13 @@ async fn each_bad_field_is_named_and_the_manager_keeps_serving() {
     }
     // A spec that passed the builder but has a bad value set directly is caught by submit too.
     let mut raw = JobSpec::from_prompt("hi");
-    raw.limits.pids = Some(0);
+    raw.pids = Some(0);
     assert_eq!(m.submit(raw).await.unwrap_err().field(), Some("pids"));
 
     let info = m.submit(p().build().unwrap()).await.unwrap().wait().await;
     assert_eq!(info.state, JobState::Succeeded, "still serving");
     assert!(
-        m.list().await.unwrap().len() == 1,
+        m.list(&Default::default()).await.unwrap().jobs.len() == 1,
         "rejected specs left nothing behind"
     );
 }

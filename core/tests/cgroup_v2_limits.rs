@@ -14,29 +14,6 @@ use std::time::Duration;
 use claude_jobs::{IsolationKind, IsolationMode, JobEvent, JobSpec, JobState};
 use common::*;
 
-/// True when /sys/fs/cgroup is cgroup2 and we are root; otherwise prints why
-/// and returns false, or panics under `CLAUDE_JOBS_EXPECT_V2=1`.
-fn cgroup_v2_here(test: &str) -> bool {
-    const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
-    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
-    let is_v2 = unsafe { libc::statfs(c"/sys/fs/cgroup".as_ptr(), &mut st) } == 0
-        && st.f_type as i64 == CGROUP2_SUPER_MAGIC;
-    let root = unsafe { libc::geteuid() } == 0;
-    if is_v2 && root {
-        return true;
-    }
-    let why = if !is_v2 {
-        "/sys/fs/cgroup is not a cgroup2 mount (cgroup v1 or hybrid host)"
-    } else {
-        "not root"
-    };
-    if std::env::var("CLAUDE_JOBS_EXPECT_V2").as_deref() == Ok("1") {
-        panic!("{test}: cgroup v2 is expected here (CLAUDE_JOBS_EXPECT_V2=1) but: {why}");
-    }
-    eprintln!("SKIP {test}: needs cgroup v2: {why}");
-    false
-}
-
 fn read(dir: &Path, file: &str) -> String {
     std::fs::read_to_string(dir.join(file))
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.join(file).display()))
@@ -46,7 +23,7 @@ fn read(dir: &Path, file: &str) -> String {
 
 /// Waits for the job's `Started` event and returns its pid.
 async fn started(job: &claude_jobs::Job) -> u32 {
-    let mut ev = job.events();
+    let mut ev = job.events(0);
     while let Some(r) = ev.next().await {
         if let JobEvent::Started { pid, isolation, .. } = r.event {
             assert_eq!(isolation, IsolationKind::CgroupV2);

@@ -143,3 +143,140 @@ fn failed_job_exits_1() {
     assert_eq!(j["state"], "failed");
     assert_eq!(j["exit_code"], 1);
 }
+
+#[test]
+fn every_numeric_flag_takes_a_minus_sign_and_is_named_in_validation() {
+    let dir = data_dir();
+    for (flag, value, field) in [
+        ("--cpus", "-1", "cpus"),
+        ("--pids", "-1", "pids"),
+        ("--pids", "5000000", "pids"),
+        ("--max-turns", "-1", "max_turns"),
+        ("--max-budget-usd", "-0.5", "max_budget_usd"),
+        ("--timeout", "-1", "timeout"),
+        ("--timeout", "1e20", "timeout"),
+        ("--idle-timeout", "-5s", "idle_timeout"),
+        ("--memory", "-64M", "memory"),
+        ("--cpu-budget", "-1", "cpu_budget"),
+        ("--memory-budget", "-1", "memory_budget"),
+    ] {
+        let (code, j, stderr) = run(&["--prompt", "x", flag, value], dir.path());
+        assert_eq!(code, 2, "{flag} {value}: {stderr}");
+        assert_eq!(j["error_code"], "INVALID_SPEC", "{flag} {value}: {j}");
+        assert_eq!(j["field"], field, "{flag} {value}: {j}");
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_claude-jobs"))
+        .args(["run", "--prompt", "x", "--kill-grace", "-1", "--json", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((out.status.code(), j["field"].as_str()), (Some(2), Some("kill_grace")), "{j}");
+}
+
+#[test]
+fn an_error_at_submit_leaves_no_cgroup_directory_behind() {
+    if !cgroups_available("an_error_at_submit_leaves_no_cgroup_directory_behind") {
+        return;
+    }
+    let dir = data_dir();
+    let child = Command::new(env!("CARGO_BIN_EXE_claude-jobs"))
+        .args(["run", "--prompt", "x", "--cpus", "100000", "--isolation", "required", "--json", "--claude-bin"])
+        .arg(fake_claude())
+        .arg("--data-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let j: serde_json::Value = serde_json::from_slice(&child.stdout).unwrap();
+    assert_eq!(child.status.code(), Some(2));
+    assert_eq!(j["field"], "cpus", "{j}");
+    // The CLI has exited: its pid is in no manager directory's name.
+    let out = Command::new(env!("CARGO_BIN_EXE_claude-jobs"))
+        .args(["run", "--prompt", "x", "--cpus", "100000", "--isolation", "required", "--claude-bin"])
+        .arg(fake_claude())
+        .arg("--data-dir")
+        .arg(dir.path())
+        .spawn()
+        .unwrap();
+    let pid = out.id();
+    let status = out.wait_with_output().unwrap().status;
+    assert_eq!(status.code(), Some(2));
+    assert!(manager_cgroups(pid).is_empty(), "left behind: {:?}", manager_cgroups(pid));
+}
+
+#[test]
+fn agent_flags_reach_the_cli_and_bad_ones_are_named() {
+    let dir = data_dir();
+    let no_servers = dir.path().join("no-servers.json");
+    std::fs::write(&no_servers, r#"{"echo": {"command": "x"}}"#).unwrap();
+    let ns = no_servers.to_str().unwrap();
+    for (args, field) in [
+        (vec!["--json-schema", "not json"], "json_schema"),
+        (vec!["--json-schema", "[1, 2]"], "json_schema"),
+        (vec!["--permission-mode", "yolo"], "permission_mode"),
+        (vec!["--effort", "extreme"], "effort"),
+        (vec!["--setting-sources", "user,team"], "setting_sources"),
+        (vec!["--add-dir", "/no/such/dir"], "add_dirs"),
+        (vec!["--resume", "0190aaaa-no-such-job"], "resume"),
+        (vec!["--fork-session"], "fork_session"),
+        (vec!["--mcp-config", ns], "mcp_servers"),
+        (vec!["--mcp-config", "/no/such/file.json"], "mcp_servers"),
+        (vec!["--settings", "{broken"], "settings"),
+        (vec!["--settings", "[1]"], "settings"),
+    ] {
+        let mut a = vec!["--prompt", "x"];
+        a.extend(args.iter().copied());
+        let (code, j, stderr) = run(&a, dir.path());
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert_eq!(j["field"], field, "{args:?}: {j}");
+    }
+    let rec = dir.path().join("rec.json");
+    let mcp = dir.path().join("mcp.json");
+    std::fs::write(&mcp, r#"{"mcpServers": {"echo": {"command": "/bin/true"}}}"#).unwrap();
+    let record = format!("FAKE_CLAUDE_RECORD={}", rec.display());
+    let extra = dir.path().display().to_string();
+    let (code, first, stderr) = run(
+        &[
+            "--prompt", "first", "--env", &record,
+            "--json-schema", r#"{"type":"object"}"#,
+            "--permission-mode", "plan",
+            "--disallowed-tools", "Bash(rm *),WebFetch",
+            "--system-prompt", "-be terse",
+            "--append-system-prompt", "Sign it.",
+            "--mcp-config", mcp.to_str().unwrap(),
+            "--add-dir", &extra,
+            "--settings", r#"{"x": 1}"#,
+            "--setting-sources", "",
+            "--fallback-model", "claude-small",
+            "--effort", "max",
+        ],
+        dir.path(),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(first.get("structured_output").is_some() && first["permission_denials"] == serde_json::json!([]), "{first}");
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&rec).unwrap()).unwrap();
+    let argv: Vec<&str> = r["argv"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+    for want in [
+        r#"--json-schema={"type":"object"}"#,
+        "--permission-mode=plan",
+        "--disallowedTools=Bash(rm *),WebFetch",
+        "--system-prompt=-be terse",
+        "--append-system-prompt=Sign it.",
+        "--strict-mcp-config",
+        &format!("--add-dir={extra}"),
+        "--setting-sources=",
+        "--fallback-model=claude-small",
+        "--effort=max",
+    ] {
+        assert!(argv.contains(&want), "{want} missing from {argv:?}");
+    }
+    // A later run resumes the first one's session (the store is in the data dir).
+    let id = first["id"].as_str().unwrap();
+    let (code, second, stderr) = run(&["--prompt", "second", "--resume", id, "--env", &record], dir.path());
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(second["session_id"], first["session_id"], "{second}");
+    assert_eq!(second["resumed_session"], first["session_id"]);
+    assert!(stderr.contains("resuming session"), "{stderr}");
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&rec).unwrap()).unwrap();
+    assert!(r["argv"].as_array().unwrap().iter().any(|a| a == "--permission-mode=plan"), "inherited: {r}");
+}

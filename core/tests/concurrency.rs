@@ -110,14 +110,14 @@ async fn jobs_whose_handles_were_dropped_still_work_by_id() {
     let runs = m.submit(spec).await.unwrap().id().to_string();
     let (a, b) = (m.get(&queued).await.unwrap(), m.get(&queued).await.unwrap());
     assert_eq!(a.state(), JobState::Queued);
-    let first = a.events().next().await.unwrap();
+    let first = a.events(0).next().await.unwrap();
     assert!(matches!(first.event, JobEvent::Queued { .. }) && first.seq == 1);
     assert!(m.cancel(&queued).await.unwrap());
     assert_eq!(b.wait().await.state, JobState::Cancelled);
     drop((a, b));
     let again = m.get(&queued).await.unwrap();
     assert_eq!(again.info().state, JobState::Cancelled);
-    let seqs: Vec<u64> = again.events().into_stream().map(|r| r.seq).collect().await;
+    let seqs: Vec<u64> = again.events(0).into_stream().map(|r| r.seq).collect().await;
     assert_eq!(seqs, [1, 2]);
     blocker.cancel().await.unwrap();
     let info = m.get(&runs).await.unwrap().wait().await;
@@ -127,7 +127,7 @@ async fn jobs_whose_handles_were_dropped_still_work_by_id() {
         .get(&runs)
         .await
         .unwrap()
-        .events()
+        .events(0)
         .into_stream()
         .collect()
         .await;

@@ -326,11 +326,13 @@ async fn store_errors_never_show_the_password() {
     assert!(msg.contains("jobs:***@127.0.0.1:1"), "{msg}");
     let err = JobManager::builder()
         .data_dir(data_dir().path())
-        .store_url("mysql://x")
+        .store_url("mysql://root:hunter2secret@x/db")
         .build()
         .await
         .unwrap_err();
-    assert_eq!(err.kind(), claude_jobs::ErrorKind::Store);
+    assert_eq!(err.kind(), claude_jobs::ErrorKind::InvalidSpec);
+    assert_eq!(err.field(), Some("store_url"));
+    assert!(!err.to_string().contains("hunter2secret"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

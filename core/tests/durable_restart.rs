@@ -66,6 +66,16 @@ async fn kill_and_restart(requeue: bool) {
     }
     let old_pids = processes_with_env(&long_marker);
     let groups: Vec<_> = running.iter().flat_map(|id| job_cgroups(id)).collect();
+    // An operator's shell sitting in a running job's directory, with the
+    // path in its environment: the restart must leave it alone.
+    let job_dir = dir.path().join("jobs").join(&running[0]);
+    assert!(job_dir.is_dir(), "{job_dir:?}");
+    let mut bystander = std::process::Command::new("sleep")
+        .arg("120")
+        .current_dir(&job_dir)
+        .env("OLDPWD", &job_dir)
+        .spawn()
+        .unwrap();
     node.kill9();
     let t0 = Instant::now();
     let mut b = builder(dir.path())
@@ -93,7 +103,7 @@ async fn kill_and_restart(requeue: bool) {
                 info.error
             );
             // Its events replay from the store, ending with the interruption.
-            let mut evs = job.events();
+            let mut evs = job.events(0);
             let mut all = Vec::new();
             while let Some(r) = tokio::time::timeout(Duration::from_secs(5), evs.next())
                 .await
@@ -136,6 +146,12 @@ async fn kill_and_restart(requeue: bool) {
     if !requeue {
         assert!(processes_with_env(&long_marker).is_empty());
     }
+    assert!(
+        bystander.try_wait().unwrap().is_none(),
+        "a process that only sits in a job's directory survives the restart"
+    );
+    let _ = bystander.kill();
+    let _ = bystander.wait();
     m.shutdown(Duration::from_secs(5)).await;
 }
 
@@ -161,7 +177,7 @@ async fn results_events_and_queue_survive_a_restart() {
         assert_eq!(info.state, JobState::Succeeded);
         assert!(eventually(20, || blocker.info().pid.is_some()).await);
         let queued = m.submit(fake_spec("slow", 0.2, &tag)).await.unwrap();
-        let seqs: Vec<u64> = done.events().into_stream_collect().await;
+        let seqs: Vec<u64> = done.events(0).into_stream_collect().await;
         m.shutdown(Duration::from_millis(100)).await;
         assert_eq!(blocker.wait().await.state, JobState::Interrupted);
         assert_eq!(
@@ -182,10 +198,10 @@ async fn results_events_and_queue_survive_a_restart() {
     );
     assert!(info.log_dir.as_ref().unwrap().join("stdout.log").exists());
     // The whole stream replays from the store, with the same numbers.
-    let replay: Vec<u64> = done.events().into_stream_collect().await;
+    let replay: Vec<u64> = done.events(0).into_stream_collect().await;
     assert_eq!(replay, seqs);
     // A client that saw up to seq 2 resumes after it.
-    let mut rest = done.events_after(2);
+    let mut rest = done.events(2);
     assert_eq!(rest.next().await.unwrap().seq, 3);
     let q = m.get(&queued_id).await.unwrap();
     let qi = tokio::time::timeout(Duration::from_secs(30), q.wait())
@@ -240,13 +256,13 @@ async fn two_processes_share_one_limit() {
     let ids_b = b.ready(60);
     assert_eq!(ids_a.len() + ids_b.len(), 20);
     tokio::time::sleep(Duration::from_millis(1000)).await;
-    let rows = store.rows(&ids_a).await.unwrap();
+    let rows = store.rows(&known_ids(&ids_a)).await.unwrap();
     assert!(
         rows.iter()
             .all(|r| r.record.info.state == JobState::Running),
         "A's jobs ended too early for this check (a very slow host?)"
     );
-    for r in store.rows(&ids_b).await.unwrap() {
+    for r in store.rows(&known_ids(&ids_b)).await.unwrap() {
         assert_eq!(
             r.record.info.state,
             JobState::Queued,
@@ -333,7 +349,7 @@ async fn store_with_queued_jobs(dir: &std::path::Path, ids: &[&str]) -> Arc<dyn 
             info: claude_jobs::JobInfo::queued(id.to_string(), &spec, 1),
             spec: spec.clone(),
         };
-        store.insert(&record).await.unwrap();
+        store.insert(&record, &[]).await.unwrap();
     }
     store
 }
@@ -347,11 +363,11 @@ async fn the_sqlite_store_knows_whether_other_processes_run_jobs() {
     let dir = tempfile::tempdir().unwrap();
     let store = store_with_queued_jobs(dir.path(), &["job-1", "job-2", "job-3"]).await;
     let opts = ClaimOptions::new(Duration::from_secs(60));
-    assert_eq!(store.claim_with("node-a", 1, &opts).await.unwrap().len(), 1);
+    assert_eq!(store.claim("node-a", 1, &opts).await.unwrap().len(), 1);
     assert!(!store.shared_with_others(), "only node-a's claim so far");
-    assert_eq!(store.claim_with("node-a", 1, &opts).await.unwrap().len(), 1);
+    assert_eq!(store.claim("node-a", 1, &opts).await.unwrap().len(), 1);
     assert!(!store.shared_with_others(), "node-a runs both running jobs");
-    assert_eq!(store.claim_with("node-b", 1, &opts).await.unwrap().len(), 1);
+    assert_eq!(store.claim("node-b", 1, &opts).await.unwrap().len(), 1);
     assert!(store.shared_with_others(), "node-b sees node-a's running jobs");
     let mem: Arc<dyn JobStore> = Arc::new(claude_jobs::store::MemoryStore::new());
     assert!(!mem.shared_with_others());
@@ -400,12 +416,12 @@ async fn the_sqlite_store_returns_only_changed_rows_to_a_follower() {
         v.sort();
         v
     };
-    assert!(store.rows_changed(&known(Some(0))).await.unwrap().is_empty());
-    assert_eq!(ids(store.rows_changed(&known(None)).await.unwrap()), ["job-1", "job-2", "job-3"]);
-    assert_eq!(ids(store.rows_changed(&known(Some(1))).await.unwrap()), ["job-1", "job-2", "job-3"]);
+    assert!(store.rows(&known(Some(0))).await.unwrap().is_empty());
+    assert_eq!(ids(store.rows(&known(None)).await.unwrap()), ["job-1", "job-2", "job-3"]);
+    assert_eq!(ids(store.rows(&known(Some(1))).await.unwrap()), ["job-1", "job-2", "job-3"]);
     let opts = ClaimOptions::new(Duration::from_secs(60));
-    let claimed = store.claim_with("node-a", 1, &opts).await.unwrap();
-    let changed = store.rows_changed(&known(Some(0))).await.unwrap();
+    let claimed = store.claim("node-a", 1, &opts).await.unwrap();
+    let changed = store.rows(&known(Some(0))).await.unwrap();
     assert_eq!(ids(changed.clone()), [claimed[0].record.info.id.clone()]);
     assert_eq!(changed[0].record.info.state, JobState::Running);
 }

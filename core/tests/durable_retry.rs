@@ -31,7 +31,7 @@ async fn crashes_are_retried_with_backoff_until_the_last_attempt() {
         .unwrap();
     assert_eq!(info.state, JobState::Failed, "{info:?}");
     assert_eq!(info.attempt, 3);
-    let events = job.events().into_stream();
+    let events = job.events(0).into_stream();
     let events: Vec<_> = futures_util::StreamExt::collect::<Vec<_>>(events).await;
     let retries = events
         .iter()
@@ -57,7 +57,7 @@ async fn crashes_are_retried_with_backoff_until_the_last_attempt() {
     let again = m2.get(job.id()).await.unwrap();
     assert_eq!(again.info().attempt, 3);
     let replay: Vec<_> =
-        futures_util::StreamExt::collect::<Vec<_>>(again.events().into_stream()).await;
+        futures_util::StreamExt::collect::<Vec<_>>(again.events(0).into_stream()).await;
     assert_eq!(replay.len(), events.len());
     m2.shutdown(Duration::from_secs(5)).await;
 }

@@ -20,7 +20,7 @@ async fn events_of(scenario: &str) -> (claude_jobs::JobInfo, Vec<JobEvent>) {
         .unwrap();
     let info = job.wait().await;
     // Subscribing after the end replays everything.
-    let ev: Vec<_> = job.events().into_stream().map(|r| r.event).collect().await;
+    let ev: Vec<_> = job.events(0).into_stream().map(|r| r.event).collect().await;
     (info, ev)
 }
 
@@ -115,7 +115,7 @@ async fn live_subscribers_follow_and_resume() {
         )
         .await
         .unwrap();
-    let mut live = job.events();
+    let mut live = job.events(0);
     let mut seen = Vec::new();
     for _ in 0..4 {
         seen.push(live.next().await.unwrap());
@@ -126,7 +126,7 @@ async fn live_subscribers_follow_and_resume() {
     );
     // A client that reconnects resumes after the last event it saw.
     let resumed: Vec<_> = job
-        .events_after(seen.last().unwrap().seq)
+        .events(seen.last().unwrap().seq)
         .into_stream()
         .collect()
         .await;
@@ -161,7 +161,7 @@ async fn event_buffer_bytes_bounds_what_a_job_keeps_in_memory() {
         .await
         .unwrap();
     assert_eq!(job.wait().await.state, JobState::Succeeded);
-    let held: Vec<_> = job.events().into_stream().collect().await;
+    let held: Vec<_> = job.events(0).into_stream().collect().await;
     // About 1.1 KB per event: 256 KiB holds a few hundred of the ~3 000.
     assert!(held.len() < 400, "{} events held", held.len());
     assert!(held[0].seq > 1000, "the oldest were dropped");

@@ -36,7 +36,7 @@ async fn thrashing_is_reported_and_timed_out() {
         "{err}"
     );
     assert!(info.stats.memory_refaults > 1000, "{:?}", info.stats);
-    let ev: Vec<_> = job.events().into_stream().collect().await;
+    let ev: Vec<_> = job.events(0).into_stream().collect().await;
     assert!(ev.iter().any(|r| matches!(r.event, JobEvent::MemoryPressure { limit_bytes: Some(l), .. } if l == 64 << 20)));
 }
 
@@ -82,7 +82,7 @@ async fn a_job_well_inside_its_cap_raises_no_pressure() {
         .unwrap();
     let job = m.submit(spec).await.unwrap();
     assert_eq!(job.wait().await.state, JobState::Succeeded);
-    let ev: Vec<_> = job.events().into_stream().collect().await;
+    let ev: Vec<_> = job.events(0).into_stream().collect().await;
     assert!(!ev
         .iter()
         .any(|r| matches!(r.event, JobEvent::MemoryPressure { .. })));

@@ -82,7 +82,7 @@ async fn garbage_lines_are_warnings_not_failures() {
     let job = m.submit(spec("garbage")).await.unwrap();
     let info = job.wait().await;
     assert_eq!(info.state, JobState::Succeeded);
-    let mut ev = job.events();
+    let mut ev = job.events(0);
     let mut not_json = 0;
     let mut other = 0;
     while let Some(r) = ev.next().await {
@@ -109,7 +109,7 @@ async fn a_10mb_line_over_the_cap_is_a_warning() {
     let job = m.submit(spec("long-line")).await.unwrap();
     let info = job.wait().await;
     assert_eq!(info.state, JobState::Succeeded);
-    let events = job.events().into_stream();
+    let events = job.events(0).into_stream();
     use futures_util::StreamExt;
     let all: Vec<_> = events.collect().await;
     assert!(all.iter().any(|r| matches!(&r.event, JobEvent::Warning { kind: WarningKind::LineTooLong, message } if message.contains("10485"))));
@@ -127,7 +127,7 @@ async fn a_10mb_line_under_the_default_cap_is_parsed() {
         .unwrap();
     let job = m.submit(spec("long-line")).await.unwrap();
     assert_eq!(job.wait().await.state, JobState::Succeeded);
-    let mut ev = job.events();
+    let mut ev = job.events(0);
     let mut longest = 0;
     while let Some(r) = ev.next().await {
         if let JobEvent::AssistantText { text } = r.event {

@@ -2,65 +2,21 @@
 //! scripts/install-claude.sh, path in `CLAUDE_BIN`) against the loopback mock
 //! Messages API, tools included.
 mod common;
+#[path = "common/real_cli.rs"]
+mod real_cli;
 
-use std::path::PathBuf;
 use std::time::Duration;
 
-use claude_jobs::{IsolationMode, Job, JobEvent, JobManager, JobSpec, JobState, WorkflowOptions};
+use claude_jobs::{IsolationMode, Job, JobEvent, JobSpec, JobState};
 use common::*;
-use mock_anthropic::{MockConfig, MockServer, Scenario};
-
-fn claude_bin(test: &str) -> Option<PathBuf> {
-    match std::env::var("CLAUDE_BIN") {
-        Ok(p) if !p.is_empty() => Some(PathBuf::from(p)),
-        _ => {
-            if std::env::var("CLAUDE_JOBS_REQUIRE_REAL_CLI").as_deref() == Ok("1") {
-                panic!("{test}: CLAUDE_BIN is not set but the real CLI is required here");
-            }
-            eprintln!("SKIP {test}: CLAUDE_BIN is not set (run scripts/install-claude.sh)");
-            None
-        }
-    }
-}
-
-struct Env {
-    _dir: tempfile::TempDir,
-    mock: MockServer,
-    manager: JobManager,
-    marker: String,
-}
+use mock_anthropic::Scenario;
+use real_cli::{real_env, Env};
 
 async fn env(test: &str, scenario: Scenario, max: usize, isolation: IsolationMode) -> Option<Env> {
-    let bin = claude_bin(test)?;
     if isolation == IsolationMode::Required && !cgroups_available(test) {
         return None;
     }
-    let mock = MockServer::start(MockConfig {
-        default_scenario: scenario,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let dir = data_dir();
-    let marker = format!("{test}-{}", std::process::id());
-    let manager = builder(dir.path())
-        .claude_bin(bin)
-        .max_concurrent(max)
-        .isolation(isolation)
-        .kill_grace(Duration::from_secs(3))
-        .env("ANTHROPIC_BASE_URL", mock.base_url())
-        .env("ANTHROPIC_API_KEY", "test-key-not-real")
-        .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
-        .env("TEST_MARKER", &marker)
-        .build()
-        .await
-        .unwrap();
-    Some(Env {
-        _dir: dir,
-        mock,
-        manager,
-        marker,
-    })
+    real_env(test, scenario, |b, _| b.max_concurrent(max).isolation(isolation)).await
 }
 
 fn prompt(text: &str) -> claude_jobs::JobSpecBuilder {
@@ -130,13 +86,10 @@ async fn the_whole_workflow_for_one_brand() {
     else {
         return;
     };
-    let wf = e
-        .manager
-        .submit_brand_workflow("Kettle Co", WorkflowOptions::default())
-        .await
-        .unwrap();
+    let vars = [("brand".to_string(), "Kettle Co".to_string())].into();
+    let wf = e.manager.submit_workflow("brand", &vars).await.unwrap();
     let mut infos = Vec::new();
-    for j in wf.jobs() {
+    for (_, j) in &wf.steps {
         infos.push(j.wait().await);
     }
     for i in &infos {
@@ -226,7 +179,7 @@ async fn a_128m_cap_never_hangs_the_manager() {
 }
 
 async fn wait_for_bash(job: &Job, marker: &str) {
-    let mut ev = job.events();
+    let mut ev = job.events(0);
     while let Some(r) = ev.next().await {
         if matches!(&r.event, JobEvent::ToolUse { name, .. } if name == "Bash") {
             break;

@@ -4,7 +4,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use claude_jobs::{ErrorKind, IsolationMode, JobSpec, JobState, WorkflowOptions};
+use claude_jobs::{ErrorKind, IsolationMode, JobSpec, JobState};
 use common::*;
 
 #[tokio::test]
@@ -59,9 +59,9 @@ async fn template_defaults_and_strict_variables() {
         .await
         .unwrap();
     let spec = job.spec();
-    assert_eq!(spec.limits.cpus, Some(0.8), "template default");
+    assert_eq!(spec.cpus, Some(0.8), "template default");
     assert_eq!(
-        spec.limits.memory,
+        spec.memory,
         Some(900 << 20),
         "spec overrides template"
     );
@@ -128,7 +128,7 @@ async fn a_user_template_folder_adds_templates() {
         .await
         .unwrap();
     assert_eq!(job.spec().prompt.trim(), "A tagline for Kettle.");
-    assert_eq!(job.spec().limits.memory, Some(256 << 20));
+    assert_eq!(job.spec().memory, Some(256 << 20));
     assert_eq!(
         job.wait().await.result.as_deref(),
         Some("echo: A tagline for Kettle.")
@@ -138,20 +138,17 @@ async fn a_user_template_folder_adds_templates() {
 #[tokio::test]
 async fn the_workflow_chains_outputs_in_order() {
     let dir = data_dir();
-    let m = manager(dir.path(), IsolationMode::Auto).await;
-    let mut env = BTreeMap::new();
-    env.insert("FAKE_CLAUDE_RECORD".to_string(), "record.json".to_string());
-    let wf = m
-        .submit_brand_workflow(
-            "Kettle Co",
-            WorkflowOptions {
-                env,
-                ..Default::default()
-            },
-        )
+    let m = builder(dir.path())
+        .env("FAKE_CLAUDE_RECORD", "record.json")
+        .build()
         .await
         .unwrap();
-    let infos: Vec<_> = futures_util::future::join_all(wf.jobs().map(|j| j.wait())).await;
+    let wf = m.submit_workflow("brand", &brand("Kettle Co")).await.unwrap();
+    assert_eq!(
+        wf.steps.iter().map(|(s, _)| s.as_str()).collect::<Vec<_>>(),
+        ["research", "brief", "draft"]
+    );
+    let infos: Vec<_> = futures_util::future::join_all(wf.steps.iter().map(|(_, j)| j.wait())).await;
     for i in &infos {
         assert_eq!(i.state, JobState::Succeeded, "{i:?}");
         assert_eq!(i.outputs.len(), 1);
@@ -183,24 +180,64 @@ async fn the_workflow_chains_outputs_in_order() {
 #[tokio::test]
 async fn a_failed_step_cancels_the_rest() {
     let dir = data_dir();
-    let m = manager(dir.path(), IsolationMode::Auto).await;
-    let mut env = BTreeMap::new();
-    env.insert("FAKE_CLAUDE_SCENARIO".to_string(), "no-result".to_string());
-    let wf = m
-        .submit_brand_workflow(
-            "Kettle Co",
-            WorkflowOptions {
-                env,
-                ..Default::default()
-            },
-        )
+    let m = builder(dir.path())
+        .env("FAKE_CLAUDE_SCENARIO", "no-result")
+        .build()
         .await
         .unwrap();
-    assert_eq!(wf.research.wait().await.state, JobState::Failed);
-    for j in [&wf.brief, &wf.draft] {
+    let wf = m.submit_workflow("brand", &brand("Kettle Co")).await.unwrap();
+    assert_eq!(wf.job("research").unwrap().wait().await.state, JobState::Failed);
+    for j in [wf.job("brief").unwrap(), wf.job("draft").unwrap()] {
         let i = j.wait().await;
         assert_eq!(i.state, JobState::Cancelled);
         assert!(i.error.unwrap().contains("dependency"), "reason given");
         assert!(i.started_at.is_none(), "never ran");
     }
+}
+
+fn brand(name: &str) -> BTreeMap<String, String> {
+    [("brand".to_string(), name.to_string())].into()
+}
+
+#[tokio::test]
+async fn workflows_are_data_and_check_their_variables_before_submitting() {
+    let dir = data_dir();
+    let tdir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(tdir.path().join("workflows")).unwrap();
+    std::fs::write(
+        tdir.path().join("workflows/brief-only.yaml"),
+        "name: brief-only\nsteps:\n  - { name: research, template: brand-data }\n  - { name: brief, template: brief, inputs: { research: research } }\n",
+    )
+    .unwrap();
+    let m = builder(dir.path()).templates_dir(tdir.path()).build().await.unwrap();
+    let names: Vec<String> = m.workflows().await.into_iter().map(|w| w.name).collect();
+    assert_eq!(names, ["brand", "brief-only"]);
+    let wf = m.submit_workflow("brief-only", &brand("ACME")).await.unwrap();
+    assert_eq!(wf.steps.len(), 2);
+    assert_eq!(wf.last().spec().template.as_deref(), Some("brief"));
+    assert_eq!(wf.last().spec().labels["workflow"], "brief-only");
+    for (_, j) in &wf.steps {
+        j.wait().await;
+    }
+    // A missing required variable, an unknown one, an unknown workflow:
+    // errors that name them, and nothing submitted.
+    let before = m.list(&Default::default()).await.unwrap().jobs.len();
+    let e = m.submit_workflow("brand", &BTreeMap::new()).await.unwrap_err();
+    assert_eq!((e.kind(), e.field()), (ErrorKind::Template, Some("brand")));
+    let mut vars = brand("ACME");
+    vars.insert("colour".into(), "red".into());
+    let e = m.submit_workflow("brand", &vars).await.unwrap_err();
+    assert_eq!(e.field(), Some("colour"));
+    let e = m.submit_workflow("nope", &brand("ACME")).await.unwrap_err();
+    assert_eq!(e.field(), Some("workflow"));
+    assert_eq!(m.list(&Default::default()).await.unwrap().jobs.len(), before);
+    // A workflow file whose input names no earlier step is refused at load.
+    std::fs::write(
+        tdir.path().join("workflows/bad.yaml"),
+        "name: bad\nsteps:\n  - { name: brief, template: brief, inputs: { research: nowhere } }\n",
+    )
+    .unwrap();
+    let e = builder(dir.path()).templates_dir(tdir.path()).build().await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Template, "{e}");
+    m.shutdown(std::time::Duration::from_secs(5)).await;
 }

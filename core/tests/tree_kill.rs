@@ -17,7 +17,7 @@ fn fork_tree(marker: &str) -> claude_jobs::JobSpecBuilder {
 async fn check_gone(job: &claude_jobs::Job, marker: &str) {
     let events: Vec<_> = {
         use futures_util::StreamExt;
-        job.events().into_stream().collect().await
+        job.events(0).into_stream().collect().await
     };
     let pids = fake_pids(&events);
     assert_eq!(pids.len(), 2, "child and setsid daemon were spawned");
@@ -44,7 +44,7 @@ async fn cancel_kills_the_whole_tree() {
     let m = manager(dir.path(), IsolationMode::Required).await;
     let marker = format!("cancel-{}", std::process::id());
     let job = m.submit(fork_tree(&marker).build().unwrap()).await.unwrap();
-    let mut ev = job.events();
+    let mut ev = job.events(0);
     // Wait until the tree exists.
     while let Some(r) = ev.next().await {
         if matches!(&r.event, claude_jobs::JobEvent::Other { raw, .. } if raw["subtype"] == "fake_pids")

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::events::{JobEvent, WarningKind};
-use crate::state::{JobResult, Usage};
+use crate::state::{JobResult, PermissionDenial, Usage};
 use crate::util::truncate;
 
 /// Tool results are kept in events up to this many bytes.
@@ -53,6 +53,10 @@ struct Msg {
     terminal_reason: Option<String>,
     #[serde(rename = "modelUsage")]
     model_usage: Option<Value>,
+    structured_output: Option<Value>,
+    /// Read leniently: a shape this version does not know loses the list,
+    /// never the result.
+    permission_denials: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -155,34 +159,58 @@ pub(crate) fn parse_line(line: &[u8], st: &mut StreamState, out: &mut Vec<JobEve
                 limit_type: info.and_then(|i| i.limit_type),
             });
         }
-        "result" => {
-            let r = JobResult {
-                text: msg.result,
-                is_error: msg.is_error.unwrap_or(false),
-                subtype: msg.subtype,
-                total_cost_usd: msg.total_cost_usd,
-                usage: msg.usage,
-                num_turns: msg.num_turns,
-                duration_ms: msg.duration_ms,
-                duration_api_ms: msg.duration_api_ms,
-                session_id: msg.session_id.or_else(|| st.session_id.clone()),
-                api_error_status: msg.api_error_status,
-                terminal_reason: msg.terminal_reason,
-                model_usage: msg.model_usage,
-            };
-            out.push(JobEvent::Result {
-                is_error: r.is_error,
-                subtype: r.subtype.clone(),
-                cost_usd: r.total_cost_usd,
-                usage: r.usage.clone(),
-                num_turns: r.num_turns,
-                session_id: r.session_id.clone(),
-                api_error_status: r.api_error_status,
-            });
-            st.result = Some(r);
-        }
+        "result" => result(msg, st, out),
         "stream_event" => {}
         other => out.push(other_event(other, trimmed)),
+    }
+}
+
+/// The final `result` message: kept for the outcome, and an event.
+fn result(msg: Msg, st: &mut StreamState, out: &mut Vec<JobEvent>) {
+    let r = JobResult {
+        text: msg.result,
+        is_error: msg.is_error.unwrap_or(false),
+        subtype: msg.subtype,
+        total_cost_usd: msg.total_cost_usd,
+        usage: msg.usage,
+        num_turns: msg.num_turns,
+        duration_ms: msg.duration_ms,
+        duration_api_ms: msg.duration_api_ms,
+        session_id: msg.session_id.or_else(|| st.session_id.clone()),
+        api_error_status: msg.api_error_status,
+        terminal_reason: msg.terminal_reason,
+        model_usage: msg.model_usage,
+        structured_output: msg.structured_output.filter(|v| !v.is_null()),
+        permission_denials: denials(msg.permission_denials),
+    };
+    for d in &r.permission_denials {
+        out.push(JobEvent::PermissionDenied {
+            tool_name: d.tool_name.clone(),
+            tool_use_id: d.tool_use_id.clone(),
+            tool_input: d.tool_input.clone(),
+        });
+    }
+    out.push(JobEvent::Result {
+        is_error: r.is_error,
+        subtype: r.subtype.clone(),
+        cost_usd: r.total_cost_usd,
+        usage: r.usage.clone(),
+        num_turns: r.num_turns,
+        session_id: r.session_id.clone(),
+        api_error_status: r.api_error_status,
+    });
+    st.result = Some(r);
+}
+
+/// The result's `permission_denials`: the entries that are objects.
+fn denials(v: Option<Value>) -> Vec<PermissionDenial> {
+    match v {
+        Some(Value::Array(items)) => items
+            .into_iter()
+            .filter(Value::is_object)
+            .filter_map(|d| serde_json::from_value(d).ok())
+            .collect(),
+        _ => Vec::new(),
     }
 }
 
@@ -356,6 +384,23 @@ mod tests {
         assert!(
             matches!(&ev[2], JobEvent::Other { message_type, raw } if message_type == "future" && raw["x"] == 1)
         );
+    }
+
+    #[test]
+    fn structured_output_and_denials_are_kept() {
+        let (st, ev) = parse(&[
+            r#"{"type":"result","subtype":"success","is_error":false,"result":"{\"name\":\"x\"}","structured_output":{"name":"x"},"permission_denials":[{"tool_name":"Bash","tool_use_id":"t1","tool_input":{"command":"touch a"}},"odd"]}"#,
+        ]);
+        let r = st.result.unwrap();
+        assert_eq!(r.structured_output, Some(serde_json::json!({"name": "x"})));
+        assert_eq!(r.permission_denials.len(), 1);
+        assert_eq!(r.permission_denials[0].tool_name, "Bash");
+        assert!(matches!(&ev[0], JobEvent::PermissionDenied { tool_name, tool_input, .. }
+            if tool_name == "Bash" && tool_input["command"] == "touch a"));
+        assert!(matches!(&ev[1], JobEvent::Result { .. }));
+        let (st, _) = parse(&[r#"{"type":"result","is_error":false,"permission_denials":{"weird":1},"structured_output":null}"#]);
+        let r = st.result.unwrap();
+        assert!(r.permission_denials.is_empty() && r.structured_output.is_none());
     }
 
     #[test]

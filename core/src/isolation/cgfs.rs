@@ -68,6 +68,11 @@ impl Dir {
             });
         Dir { path, fd }
     }
+
+    /// The open descriptor, if the directory could be opened.
+    pub(crate) fn raw_fd(&self) -> Option<std::os::fd::RawFd> {
+        self.fd.as_ref().map(AsRawFd::as_raw_fd)
+    }
 }
 
 impl CgDir for Dir {

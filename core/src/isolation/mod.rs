@@ -13,14 +13,44 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::state::{IsolationKind, ResourceStats};
-use crate::ResourceLimits;
+use crate::limits::ResourceLimits;
 
 #[cfg(target_os = "linux")]
 pub(crate) mod cgfs;
 #[cfg(target_os = "linux")]
+mod leftovers;
+#[cfg(target_os = "linux")]
 mod v1;
 #[cfg(target_os = "linux")]
 mod v2;
+
+/// Kills what a dead manager's job left (its recorded process group, its
+/// cgroup); returns how many processes were signalled.
+pub(crate) fn kill_leftovers(id: &str, pid: Option<u32>, pid_start: Option<u64>) -> usize {
+    #[cfg(target_os = "linux")]
+    {
+        leftovers::kill_leftovers(id, pid, pid_start)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (id, pid, pid_start);
+        0
+    }
+}
+
+/// A process's start time (clock ticks after boot), to tell it from a later
+/// process with the same pid.
+pub(crate) fn process_start_time(pid: u32) -> Option<u64> {
+    #[cfg(target_os = "linux")]
+    {
+        cgfs::process_start_time(pid)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = pid;
+        None
+    }
+}
 
 /// The directory under the manager's own cgroup that holds the job groups.
 pub(crate) const PARENT_DIR: &str = "claude-jobs";
@@ -68,11 +98,45 @@ pub(crate) struct Sample {
     pub processes: u64,
 }
 
+/// Why a job's group could not be made.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum GroupError {
+    /// cgroups cannot be made here (the directory, a controller).
+    Unavailable(String),
+    /// The group was made, but the kernel refused one of the job's caps (or
+    /// reads it back otherwise): `field` is the spec field.
+    Refused { field: &'static str, reason: String },
+}
+
+impl GroupError {
+    /// A `map_err` adapter for a cap's write.
+    pub(crate) fn refused(field: &'static str) -> impl Fn(String) -> GroupError + Copy {
+        move |reason| GroupError::Refused { field, reason }
+    }
+}
+
+impl std::fmt::Display for GroupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            GroupError::Unavailable(r) => f.write_str(r),
+            GroupError::Refused { field, reason } => {
+                write!(f, "the kernel refused the job's {field} cap: {reason}")
+            }
+        }
+    }
+}
+
 /// One job's cgroup(s).
 pub(crate) trait JobGroup: Send + Sync + std::fmt::Debug {
     fn kind(&self) -> IsolationKind;
     /// The `cgroup.procs` files the child writes `0` to before exec.
     fn attach_paths(&self) -> Vec<PathBuf>;
+    /// A cgroup v2 group: its directory's open descriptor (`O_PATH`, which
+    /// `clone3` takes), for a child born in it (`CLONE_INTO_CGROUP`; v1 has
+    /// no such thing). Valid while the group lives.
+    fn spawn_fd(&self) -> Option<std::os::fd::RawFd> {
+        None
+    }
     fn procs(&self) -> Vec<i32>;
     /// No process left in the group (nor, on v2, in groups under it).
     fn is_empty(&self) -> bool {
@@ -152,7 +216,7 @@ impl Isolator {
         &self,
         job_id: &str,
         limits: &ResourceLimits,
-    ) -> Result<Box<dyn JobGroup>, String> {
+    ) -> Result<Box<dyn JobGroup>, GroupError> {
         let name = format!("job-{job_id}");
         match &self.root {
             #[cfg(target_os = "linux")]

@@ -7,10 +7,11 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::GroupError;
 use super::cgfs::{self, CgDir, Dir};
 use super::{JobGroup, Sample, CPU_PERIOD_US, PARENT_DIR};
 use crate::state::{IsolationKind, ResourceStats};
-use crate::ResourceLimits;
+use crate::limits::ResourceLimits;
 
 const REQUIRED: [&str; 3] = ["memory", "cpu", "pids"];
 const OPTIONAL: [&str; 1] = ["cpuacct"];
@@ -126,7 +127,7 @@ impl V1Root {
     }
 
     /// Creates the job's groups and writes (then reads back) the limits.
-    pub(crate) fn create(&self, name: &str, limits: &ResourceLimits) -> Result<V1Group, String> {
+    pub(crate) fn create(&self, name: &str, limits: &ResourceLimits) -> Result<V1Group, GroupError> {
         let paths = self.paths_at(|p| p.join(&self.mgr_name).join(name));
         for (i, (_, dir)) in paths.iter().enumerate() {
             if paths[..i].iter().any(|(_, d)| d == dir) {
@@ -145,7 +146,7 @@ impl V1Root {
                     for (_, made) in &paths[..i] {
                         let _ = cgfs::remove_dir(made);
                     }
-                    format!("cannot create cgroup {}: {e}", dir.display())
+                    GroupError::Unavailable(format!("cannot create cgroup {}: {e}", dir.display()))
                 })?;
         }
         let group = self.group_at(paths);
@@ -198,35 +199,44 @@ impl V1Group {
         out
     }
 
-    fn apply(&self, limits: &ResourceLimits) -> Result<(), String> {
-        let mem = self.dir("memory").ok_or("no memory group")?;
+    fn apply(&self, limits: &ResourceLimits) -> Result<(), GroupError> {
+        let missing = |c: &str| GroupError::Unavailable(format!("no {c} cgroup"));
+        let mem = self.dir("memory").ok_or_else(|| missing("memory"))?;
         if let Some(bytes) = limits.memory {
             let page = 4096;
             let want = bytes / page * page;
             let ok = |s: &str| s.parse::<u64>().map(|v| v == want).unwrap_or(false);
-            cgfs::write_checked(mem, "memory.limit_in_bytes", &bytes.to_string(), ok)?;
+            let refused = GroupError::refused("memory");
+            cgfs::write_checked(mem, "memory.limit_in_bytes", &bytes.to_string(), ok).map_err(refused)?;
             // Disable swap for the job: memory+swap capped at the same value
             // (and swappiness 0, inherited from the manager's group).
             if self.memsw {
-                cgfs::write_checked(mem, "memory.memsw.limit_in_bytes", &bytes.to_string(), ok)?;
+                cgfs::write_checked(mem, "memory.memsw.limit_in_bytes", &bytes.to_string(), ok)
+                    .map_err(refused)?;
             }
         }
+        self.apply_cpu_pids(limits)
+    }
+
+    fn apply_cpu_pids(&self, limits: &ResourceLimits) -> Result<(), GroupError> {
+        let missing = |c: &str| GroupError::Unavailable(format!("no {c} cgroup"));
         if let Some(cpus) = limits.cpus {
-            let cpu = self.dir("cpu").ok_or("no cpu group")?;
+            let refused = GroupError::refused("cpus");
+            let cpu = self.dir("cpu").ok_or_else(|| missing("cpu"))?;
             let quota = ((cpus * CPU_PERIOD_US as f64).round() as u64).max(1000);
             // A new group has the default period (100 ms): read, and written
             // (then read back) only when it differs.
             let period = CPU_PERIOD_US.to_string();
             if cgfs::read(cpu, "cpu.cfs_period_us").ok().as_deref() != Some(period.as_str()) {
-                cgfs::write_checked(cpu, "cpu.cfs_period_us", &period, |s| s == period)?;
+                cgfs::write_checked(cpu, "cpu.cfs_period_us", &period, |s| s == period).map_err(refused)?;
             }
             let q = quota.to_string();
-            cgfs::write_checked(cpu, "cpu.cfs_quota_us", &q, |s| s == q)?;
+            cgfs::write_checked(cpu, "cpu.cfs_quota_us", &q, |s| s == q).map_err(refused)?;
         }
         if let Some(pids) = limits.pids {
-            let dir = self.dir("pids").ok_or("no pids group")?;
+            let dir = self.dir("pids").ok_or_else(|| missing("pids"))?;
             let v = pids.to_string();
-            cgfs::write_checked(dir, "pids.max", &v, |s| s == v)?;
+            cgfs::write_checked(dir, "pids.max", &v, |s| s == v).map_err(GroupError::refused("pids"))?;
         }
         Ok(())
     }

@@ -4,10 +4,11 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use super::GroupError;
 use super::cgfs::{self, CgDir, Dir};
 use super::{JobGroup, Sample, CPU_PERIOD_US, PARENT_DIR};
 use crate::state::{IsolationKind, ResourceStats};
-use crate::ResourceLimits;
+use crate::limits::ResourceLimits;
 
 const CONTROLLERS: [&str; 3] = ["memory", "cpu", "pids"];
 /// The leaf the manager moves its own cgroup's processes into.
@@ -113,9 +114,9 @@ impl V2Root {
         swept
     }
 
-    pub(crate) fn create(&self, name: &str, limits: &ResourceLimits) -> Result<V2Group, String> {
+    pub(crate) fn create(&self, name: &str, limits: &ResourceLimits) -> Result<V2Group, GroupError> {
         let dir = self.parent.join(&self.mgr_name).join(name);
-        mkdir(&dir)?;
+        mkdir(&dir).map_err(GroupError::Unavailable)?;
         let group = V2Group {
             dir: Dir::open(dir),
         };
@@ -182,32 +183,33 @@ pub(crate) struct V2Group {
 }
 
 impl V2Group {
-    fn apply(&self, limits: &ResourceLimits) -> Result<(), String> {
+    fn apply(&self, limits: &ResourceLimits) -> Result<(), GroupError> {
         let d = &self.dir;
         if cgfs::read(d, "cgroup.type").as_deref() == Ok("domain invalid") {
-            return Err(format!(
+            return Err(GroupError::Unavailable(format!(
                 "{} is 'domain invalid' (a parent holds processes)",
                 d.path().display()
-            ));
+            )));
         }
         if let Some(bytes) = limits.memory {
             let page = 4096;
             let want = bytes / page * page;
             let ok = |s: &str| s.parse::<u64>().map(|v| v == want).unwrap_or(false);
-            cgfs::write_checked(d, "memory.max", &bytes.to_string(), ok)?;
+            let refused = GroupError::refused("memory");
+            cgfs::write_checked(d, "memory.max", &bytes.to_string(), ok).map_err(refused)?;
             if d.path().join("memory.swap.max").exists() {
-                cgfs::write_checked(d, "memory.swap.max", "0", |s| s == "0")?;
+                cgfs::write_checked(d, "memory.swap.max", "0", |s| s == "0").map_err(refused)?;
             }
-            cgfs::write_checked(d, "memory.oom.group", "1", |s| s == "1")?;
+            cgfs::write_checked(d, "memory.oom.group", "1", |s| s == "1").map_err(refused)?;
         }
         if let Some(cpus) = limits.cpus {
             let quota = ((cpus * CPU_PERIOD_US as f64).round() as u64).max(1000);
             let v = format!("{quota} {CPU_PERIOD_US}");
-            cgfs::write_checked(d, "cpu.max", &v, |s| s == v)?;
+            cgfs::write_checked(d, "cpu.max", &v, |s| s == v).map_err(GroupError::refused("cpus"))?;
         }
         if let Some(pids) = limits.pids {
             let v = pids.to_string();
-            cgfs::write_checked(d, "pids.max", &v, |s| s == v)?;
+            cgfs::write_checked(d, "pids.max", &v, |s| s == v).map_err(GroupError::refused("pids"))?;
         }
         Ok(())
     }
@@ -224,6 +226,10 @@ impl JobGroup for V2Group {
 
     fn attach_paths(&self) -> Vec<PathBuf> {
         vec![self.dir.path().join("cgroup.procs")]
+    }
+
+    fn spawn_fd(&self) -> Option<std::os::fd::RawFd> {
+        self.dir.raw_fd()
     }
 
     fn procs(&self) -> Vec<i32> {

@@ -6,139 +6,8 @@
 
 use crate::error::{Error, Result};
 use crate::limits::ResourceLimits;
-
-/// What the manager keeps back from the host's available memory for itself,
-/// the embedding service and the system (the seed's rule: RAM − 2 GB).
-pub const MEMORY_RESERVE_BYTES: u64 = 2 << 30;
-
-/// The memory budget of a manager.
-///
-/// ```
-/// use claude_jobs::{JobManager, MemoryBudget};
-/// let b = JobManager::builder().memory_budget(MemoryBudget::Bytes(8 << 30));
-/// # let _ = b;
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub enum MemoryBudget {
-    /// The host's available memory at start-up minus [`MEMORY_RESERVE_BYTES`]
-    /// (at least half of what is available). The default.
-    #[default]
-    Auto,
-    /// This many bytes.
-    Bytes(u64),
-    /// No memory budget: only `max_concurrent` limits admission.
-    Off,
-}
-
-/// The CPU budget of a manager, in cores.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub enum CpuBudget {
-    /// No CPU budget (the default): CPU caps are ceilings that CFS shares
-    /// out, so overcommitting them only slows jobs down.
-    #[default]
-    Off,
-    /// The host's CPUs.
-    Auto,
-    /// This many cores.
-    Cores(f64),
-}
-
-impl std::str::FromStr for MemoryBudget {
-    type Err = Error;
-    /// `"auto"`, `"off"` or a size (`"16G"`, `"512M"`, bytes).
-    ///
-    /// ```
-    /// use claude_jobs::MemoryBudget;
-    /// assert_eq!("8G".parse::<MemoryBudget>().unwrap(), MemoryBudget::Bytes(8 << 30));
-    /// assert_eq!("off".parse::<MemoryBudget>().unwrap(), MemoryBudget::Off);
-    /// ```
-    fn from_str(s: &str) -> Result<Self> {
-        match s.trim() {
-            "auto" => Ok(MemoryBudget::Auto),
-            "off" | "none" => Ok(MemoryBudget::Off),
-            size => crate::limits::parse_size(size)
-                .map(MemoryBudget::Bytes)
-                .map_err(|r| {
-                    Error::invalid(
-                        "memory_budget",
-                        format!("expected \"auto\", \"off\" or a size: {r}"),
-                    )
-                }),
-        }
-    }
-}
-
-impl std::str::FromStr for CpuBudget {
-    type Err = Error;
-    /// `"auto"` (the host's CPUs), `"off"` or a number of cores (`"1.5"`).
-    fn from_str(s: &str) -> Result<Self> {
-        match s.trim() {
-            "auto" => Ok(CpuBudget::Auto),
-            "off" | "none" => Ok(CpuBudget::Off),
-            n => n.parse::<f64>().map(CpuBudget::Cores).map_err(|_| {
-                Error::invalid(
-                    "cpu_budget",
-                    format!("expected \"auto\", \"off\" or a number of cores, got {n:?}"),
-                )
-            }),
-        }
-    }
-}
-
-impl MemoryBudget {
-    /// `InvalidSpec` (field `memory_budget`) for a budget smaller than one
-    /// job's smallest cap; what `build` checks, for bindings that check early.
-    pub fn validate(self) -> Result<()> {
-        match self {
-            MemoryBudget::Bytes(b) if b < crate::MIN_MEMORY_BYTES => Err(Error::invalid(
-                "memory_budget",
-                format!(
-                    "must be at least {} bytes (one job's smallest cap)",
-                    crate::MIN_MEMORY_BYTES
-                ),
-            )),
-            _ => Ok(()),
-        }
-    }
-
-    /// The budget in bytes, or `None` for no budget.
-    pub(crate) fn resolve(self, available: u64) -> Result<Option<u64>> {
-        self.validate()?;
-        Ok(match self {
-            MemoryBudget::Off => None,
-            MemoryBudget::Auto => Some(
-                available
-                    .saturating_sub(MEMORY_RESERVE_BYTES)
-                    .max(available / 2),
-            ),
-            MemoryBudget::Bytes(b) => Some(b),
-        })
-    }
-}
-
-impl CpuBudget {
-    /// `InvalidSpec` (field `cpu_budget`) for a number of cores that is not
-    /// positive and finite.
-    pub fn validate(self) -> Result<()> {
-        match self {
-            CpuBudget::Cores(c) if !c.is_finite() || c <= 0.0 => Err(Error::invalid(
-                "cpu_budget",
-                format!("must be a positive number of cores, got {c}"),
-            )),
-            _ => Ok(()),
-        }
-    }
-
-    /// The budget in cores, or `None` for no budget.
-    pub(crate) fn resolve(self, host_cpus: f64) -> Result<Option<f64>> {
-        self.validate()?;
-        Ok(match self {
-            CpuBudget::Off => None,
-            CpuBudget::Auto => Some(host_cpus),
-            CpuBudget::Cores(c) => Some(c),
-        })
-    }
-}
+#[cfg(test)]
+use crate::options::{CpuBudget, MemoryBudget};
 
 /// The budgets in force.
 #[derive(Debug, Clone, Copy, Default)]
@@ -148,6 +17,14 @@ pub(crate) struct Budgets {
 }
 
 impl Budgets {
+    /// The budgets the options give on this host.
+    pub fn resolve(o: &crate::options::ManagerOptions) -> Result<Budgets> {
+        Ok(Budgets {
+            memory: o.memory_budget.resolve(crate::host::available_memory())?,
+            cpus: o.cpu_budget.resolve(crate::host::cpu_count())?,
+        })
+    }
+
     /// `CapacityExceeded` when a job with these caps could never start.
     pub fn check(&self, limits: &ResourceLimits) -> Result<()> {
         if let (Some(b), Some(m)) = (self.memory, limits.memory) {

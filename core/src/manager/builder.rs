@@ -1,19 +1,18 @@
 //! [`JobManagerBuilder`]: every option of the manager, with defaults.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::budget::{Budgets, CpuBudget, MemoryBudget};
-use super::policy::Backoff;
-use super::{Config, JobManager, RecoveryPolicy, RetentionPolicy};
-use crate::claude::DEFAULT_PASS_ENV;
-use crate::error::{Error, Result};
+use super::budget::Budgets;
+use super::JobManager;
+use crate::error::Result;
 use crate::isolation::IsolationMode;
-use crate::limits::Concurrency;
+use crate::limits::{Concurrency, ResourceLimits};
+use crate::options::{
+    CpuBudget, ManagerOptions, MemoryBudget, RecoveryPolicy, RetentionPolicy, RetryBackoff,
+};
 use crate::store::JobStore;
-use crate::ResourceLimits;
 
 /// Options for a [`JobManager`]. Start with [`JobManager::builder`].
 ///
@@ -31,67 +30,18 @@ use crate::ResourceLimits;
 ///     .await?;
 /// # Ok(()) }
 /// ```
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct JobManagerBuilder {
-    pub(crate) cfg: Config,
-    pub(crate) concurrency: Concurrency,
-    pub(crate) memory_budget: MemoryBudget,
-    pub(crate) cpu_budget: CpuBudget,
+    pub(crate) opts: ManagerOptions,
     pub(crate) store: Option<Arc<dyn JobStore>>,
-    pub(crate) store_url: Option<String>,
-    pub(crate) subreaper: bool,
-    pub(crate) template_dirs: Vec<PathBuf>,
-}
-
-impl Default for JobManagerBuilder {
-    fn default() -> Self {
-        JobManagerBuilder {
-            cfg: Config {
-                claude_bin: PathBuf::from("claude"),
-                data_dir: PathBuf::from("claude-jobs-data"),
-                isolation: IsolationMode::Auto,
-                default_limits: ResourceLimits::default(),
-                default_timeout: None,
-                default_idle_timeout: None,
-                pass_env: DEFAULT_PASS_ENV.iter().map(|s| s.to_string()).collect(),
-                env: BTreeMap::new(),
-                line_cap: 32 << 20,
-                kill_grace: Duration::from_secs(10),
-                result_grace: Duration::from_secs(5),
-                monitor_interval: Duration::from_millis(500),
-                memory_pressure_limit: None,
-                per_job_config_dir: true,
-                event_buffer: 10_000,
-                event_buffer_bytes: 2 << 20,
-                poll_interval: Duration::from_secs(2),
-                lease_ttl: Duration::from_secs(60),
-                heartbeat_interval: Duration::from_secs(10),
-                rescue_interval: Duration::from_secs(15),
-                event_flush_interval: Duration::from_millis(500),
-                recovery: RecoveryPolicy::Interrupt,
-                retention: RetentionPolicy::default(),
-                backoff: Backoff {
-                    base: Duration::from_secs(10),
-                    max: Duration::from_secs(600),
-                },
-                node_id: None,
-            },
-            concurrency: Concurrency::Fixed(3),
-            memory_budget: MemoryBudget::default(),
-            cpu_budget: CpuBudget::default(),
-            store: None,
-            store_url: None,
-            subreaper: true,
-            template_dirs: Vec::new(),
-        }
-    }
+    pub(crate) policy: Option<crate::policy::Policy>,
 }
 
 impl JobManagerBuilder {
     /// How many jobs run at once (default 3; [`Concurrency::Auto`] applies the
     /// `floor((available RAM − 2 GiB) / 1.2 GiB)` rule).
     pub fn max_concurrent(mut self, n: impl Into<Concurrency>) -> Self {
-        self.concurrency = n.into();
+        self.opts.max_concurrent = n.into();
         self
     }
     /// Memory budget for admission (default [`MemoryBudget::Auto`]: the
@@ -99,90 +49,90 @@ impl JobManagerBuilder {
     /// memory caps of the running jobs plus its own fit; a job whose cap is
     /// larger than the whole budget is refused at submit (`CapacityExceeded`).
     pub fn memory_budget(mut self, budget: MemoryBudget) -> Self {
-        self.memory_budget = budget;
+        self.opts.memory_budget = budget;
         self
     }
     /// CPU budget for admission, counted from the jobs' `cpus` caps (default
     /// [`CpuBudget::Off`]).
     pub fn cpu_budget(mut self, budget: CpuBudget) -> Self {
-        self.cpu_budget = budget;
+        self.opts.cpu_budget = budget;
         self
     }
     /// The CLI executable (default `claude` on `PATH`).
     pub fn claude_bin(mut self, path: impl Into<PathBuf>) -> Self {
-        self.cfg.claude_bin = path.into();
+        self.opts.claude_bin = path.into();
         self
     }
     /// Where logs, working dirs and the store live (default `./claude-jobs-data`).
     pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.cfg.data_dir = dir.into();
+        self.opts.data_dir = dir.into();
         self
     }
     /// Whether cgroups are required, used when possible (default), or off.
     pub fn isolation(mut self, mode: IsolationMode) -> Self {
-        self.cfg.isolation = mode;
+        self.opts.isolation = mode;
         self
     }
     /// Caps for jobs whose spec leaves them unset.
     pub fn default_limits(mut self, limits: ResourceLimits) -> Self {
-        self.cfg.default_limits = limits;
+        self.opts.default_limits = limits;
         self
     }
     /// Timeout for jobs whose spec sets none.
     pub fn default_timeout(mut self, t: Duration) -> Self {
-        self.cfg.default_timeout = Some(t);
+        self.opts.default_timeout = Some(t);
         self
     }
     /// Idle timeout for jobs whose spec sets none.
     pub fn default_idle_timeout(mut self, t: Duration) -> Self {
-        self.cfg.default_idle_timeout = Some(t);
+        self.opts.default_idle_timeout = Some(t);
         self
     }
     /// Also pass this variable from the manager's environment to the CLI.
     pub fn pass_env(mut self, name: impl Into<String>) -> Self {
-        self.cfg.pass_env.push(name.into());
+        self.opts.pass_env.push(name.into());
         self
     }
     /// Set a variable for every job's CLI.
     pub fn env(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.cfg.env.insert(name.into(), value.into());
+        self.opts.env.insert(name.into(), value.into());
         self
     }
     /// Longest stdout line parsed (default 32 MiB); longer lines become warnings.
     pub fn line_cap(mut self, bytes: usize) -> Self {
-        self.cfg.line_cap = bytes;
+        self.opts.line_cap = bytes;
         self
     }
     /// Time between SIGTERM and killing the whole cgroup (default 10 s).
     pub fn kill_grace(mut self, d: Duration) -> Self {
-        self.cfg.kill_grace = d;
+        self.opts.kill_grace = d;
         self
     }
     /// How long a CLI may linger after printing its result (default 5 s).
     pub fn result_grace(mut self, d: Duration) -> Self {
-        self.cfg.result_grace = d;
+        self.opts.result_grace = d;
         self
     }
     /// How often a running job's counters are sampled (default 500 ms).
     pub fn monitor_interval(mut self, d: Duration) -> Self {
-        self.cfg.monitor_interval = d;
+        self.opts.monitor_interval = d;
         self
     }
     /// Stop a job that stays under memory pressure this long (default: never;
     /// the job's timeout ends it).
     pub fn memory_pressure_limit(mut self, d: Duration) -> Self {
-        self.cfg.memory_pressure_limit = Some(d);
+        self.opts.memory_pressure_limit = Some(d);
         self
     }
     /// Give each job its own `CLAUDE_CONFIG_DIR` (default true; turn off to
     /// share an OAuth login's config dir).
     pub fn per_job_config_dir(mut self, yes: bool) -> Self {
-        self.cfg.per_job_config_dir = yes;
+        self.opts.per_job_config_dir = yes;
         self
     }
     /// Events kept in memory per job for replay (default 10 000).
     pub fn event_buffer(mut self, n: usize) -> Self {
-        self.cfg.event_buffer = n;
+        self.opts.event_buffer = n;
         self
     }
     /// Bytes of events kept in memory per job for replay (default 2 MiB,
@@ -191,12 +141,12 @@ impl JobManagerBuilder {
     /// those not yet written to the store (every `event_flush_interval`)
     /// are not stored either. The newest event is always kept.
     pub fn event_buffer_bytes(mut self, bytes: usize) -> Self {
-        self.cfg.event_buffer_bytes = bytes;
+        self.opts.event_buffer_bytes = bytes;
         self
     }
     /// How often the store is polled for work submitted elsewhere (default 2 s).
     pub fn poll_interval(mut self, d: Duration) -> Self {
-        self.cfg.poll_interval = d;
+        self.opts.poll_interval = d;
         self
     }
     /// The job store (default: SQLite in `data_dir/claude-jobs.db`).
@@ -209,47 +159,54 @@ impl JobManagerBuilder {
     /// `postgres`; several machines share one queue) or `memory`. Default:
     /// `sqlite://<data_dir>/claude-jobs.db`. Opened (and migrated) by `build`.
     pub fn store_url(mut self, url: impl Into<String>) -> Self {
-        self.store_url = Some(url.into());
+        self.opts.store_url = Some(url.into());
+        self
+    }
+    /// Where logs and collected outputs are kept: `"local"` (the data dir,
+    /// the default) or `"db"` (the job store, so that every manager sharing
+    /// it serves them; see [`JobManager::read_log`](crate::JobManager::read_log)).
+    pub fn artifact_store(mut self, at: impl Into<String>) -> Self {
+        self.opts.artifact_store = Some(at.into());
         self
     }
     /// What becomes of jobs that were running when their manager died
     /// (default [`RecoveryPolicy::Interrupt`]).
     pub fn recovery(mut self, policy: RecoveryPolicy) -> Self {
-        self.cfg.recovery = policy;
+        self.opts.recovery = policy;
         self
     }
     /// How long a node's claim on a running job lasts without a heartbeat
     /// (default 60 s). Another node rescues a job whose lease expired.
     pub fn lease_ttl(mut self, d: Duration) -> Self {
-        self.cfg.lease_ttl = d;
+        self.opts.lease_ttl = d;
         self
     }
     /// How often the leases of running jobs are renewed (default 10 s; keep
     /// it well under the lease TTL).
     pub fn heartbeat_interval(mut self, d: Duration) -> Self {
-        self.cfg.heartbeat_interval = d;
+        self.opts.heartbeat_interval = d;
         self
     }
     /// How often the store is searched for jobs whose node died (default 15 s).
     pub fn rescue_interval(mut self, d: Duration) -> Self {
-        self.cfg.rescue_interval = d;
+        self.opts.rescue_interval = d;
         self
     }
     /// How often a running job's new events are written to the store (default 500 ms).
     pub fn event_flush_interval(mut self, d: Duration) -> Self {
-        self.cfg.event_flush_interval = d;
+        self.opts.event_flush_interval = d;
         self
     }
     /// Backoff before a retried attempt: `base · 2^(attempt−1)` with jitter,
     /// at most `max` (default 10 s, 10 min).
     pub fn retry_backoff(mut self, base: Duration, max: Duration) -> Self {
-        self.cfg.backoff = Backoff { base, max };
+        self.opts.retry_backoff = RetryBackoff { base, max };
         self
     }
     /// How long finished jobs, logs and outputs are kept (default: jobs 30
     /// days, logs 7 days, outputs forever).
     pub fn retention(mut self, policy: RetentionPolicy) -> Self {
-        self.cfg.retention = policy;
+        self.opts.retention = policy;
         self
     }
     /// This manager's name in the store (default `hostname-pid`, then
@@ -257,19 +214,41 @@ impl JobManagerBuilder {
     /// unique among the live managers sharing a store; a manager started
     /// with the id of one that died takes over (recovers) its running jobs.
     pub fn node_id(mut self, id: impl Into<String>) -> Self {
-        self.cfg.node_id = Some(id.into());
+        self.opts.node_id = Some(id.into());
         self
     }
     /// Load instruction templates (`*.md`) from this folder, besides the
     /// built-in `brand-data`, `brief` and `draft` (a template with the same
     /// name replaces the built-in one). Repeatable.
     pub fn templates_dir(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.template_dirs.push(dir.into());
+        self.opts.templates_dir.push(dir.into());
         self
     }
     /// Make the manager the child subreaper of its process (default true).
     pub fn child_subreaper(mut self, yes: bool) -> Self {
-        self.subreaper = yes;
+        self.opts.child_subreaper = yes;
+        self
+    }
+
+    /// All options at once (what the bindings read with [`crate::wire`]).
+    pub fn options(mut self, opts: ManagerOptions) -> Self {
+        self.opts = opts;
+        self
+    }
+    /// The policy specs are checked against (see [`crate::Policy`]); its
+    /// tenants' quotas are written to the store at start.
+    pub fn policy(mut self, policy: crate::policy::Policy) -> Self {
+        self.policy = Some(policy);
+        self
+    }
+    /// The key that signs webhook deliveries.
+    pub fn webhook_secret(mut self, secret: impl Into<String>) -> Self {
+        self.opts.webhook_secret = Some(crate::options::Secret(secret.into()));
+        self
+    }
+    /// Largest output file collected from a job (default 64 MiB).
+    pub fn max_output_bytes(mut self, bytes: u64) -> Self {
+        self.opts.max_output_bytes = bytes;
         self
     }
 
@@ -280,46 +259,14 @@ impl JobManagerBuilder {
     /// Errors: `InvalidSpec` naming the option; `Isolation` when
     /// `IsolationMode::Required` and cgroups cannot be used here.
     pub async fn build(self) -> Result<JobManager> {
-        if let crate::Concurrency::Fixed(0) = self.concurrency {
-            return Err(Error::invalid("max_concurrent", "must be at least 1"));
-        }
-        if self.cfg.line_cap < 1024 {
-            return Err(Error::invalid("line_cap", "must be at least 1024 bytes"));
-        }
-        self.cfg.default_limits.validate(crate::host::cpu_count())?;
-        let budgets = self.budgets()?;
-        budgets
-            .check(&self.cfg.default_limits)
-            .map_err(|e| Error::invalid("default_limits", e.to_string()))?;
-        if self.cfg.lease_ttl < Duration::from_millis(100) {
-            return Err(Error::invalid("lease_ttl", "must be at least 100 ms"));
-        }
-        if self.cfg.heartbeat_interval.is_zero()
-            || self.cfg.heartbeat_interval >= self.cfg.lease_ttl
-        {
-            return Err(Error::invalid(
-                "heartbeat_interval",
-                "must be shorter than the lease TTL",
-            ));
-        }
-        for (name, d) in [
-            ("poll_interval", self.cfg.poll_interval),
-            ("rescue_interval", self.cfg.rescue_interval),
-            ("event_flush_interval", self.cfg.event_flush_interval),
-        ] {
-            if d.is_zero() {
-                return Err(Error::invalid(name, "must be greater than zero"));
+        self.opts.validate()?;
+        let budgets = Budgets::resolve(&self.opts)?;
+        budgets.check(&self.opts.default_limits).map_err(|e| match e {
+            crate::error::Error::CapacityExceeded { field, reason } => {
+                crate::error::Error::invalid(format!("default_limits.{field}"), reason)
             }
-        }
+            other => other,
+        })?;
         JobManager::start(self, budgets).await
-    }
-
-    fn budgets(&self) -> Result<Budgets> {
-        Ok(Budgets {
-            memory: self
-                .memory_budget
-                .resolve(crate::host::available_memory())?,
-            cpus: self.cpu_budget.resolve(crate::host::cpu_count())?,
-        })
     }
 }

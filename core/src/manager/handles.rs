@@ -5,34 +5,34 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 
-use crate::job::JobShared;
+use crate::job::JobCell;
 
 #[derive(Debug, Default)]
-pub(crate) struct Handles {
+pub(super) struct Handles {
     inner: Mutex<Inner>,
 }
 
 #[derive(Debug, Default)]
 struct Inner {
-    map: HashMap<String, Weak<JobShared>>,
+    map: HashMap<String, Weak<JobCell>>,
     /// Entries after the last sweep of dead ones.
     swept_len: usize,
 }
 
 impl Handles {
     /// The job's state, if something holds it.
-    pub fn get(&self, id: &str) -> Option<Arc<JobShared>> {
+    pub fn get(&self, id: &str) -> Option<Arc<JobCell>> {
         self.inner.lock().unwrap().map.get(id)?.upgrade()
     }
 
-    /// Registers `shared`, unless a live state of the same job is there
+    /// Registers `cell`, unless a live state of the same job is there
     /// already: that one is returned then.
-    pub fn intern(&self, shared: Arc<JobShared>) -> Arc<JobShared> {
+    pub fn intern(&self, cell: Arc<JobCell>) -> Arc<JobCell> {
         let mut g = self.inner.lock().unwrap();
-        if let Some(live) = g.map.get(&shared.id).and_then(Weak::upgrade) {
+        if let Some(live) = g.map.get(&cell.id).and_then(Weak::upgrade) {
             return live;
         }
-        g.map.insert(shared.id.clone(), Arc::downgrade(&shared));
+        g.map.insert(cell.id.clone(), Arc::downgrade(&cell));
         // Dead entries are swept once the map has doubled since the last
         // sweep: amortised O(1) per job.
         if g.map.len() > 2 * g.swept_len + 1024 {
@@ -40,7 +40,7 @@ impl Handles {
             g.map.shrink_to_fit();
             g.swept_len = g.map.len();
         }
-        shared
+        cell
     }
 
     pub fn remove(&self, id: &str) {
@@ -56,7 +56,7 @@ impl Handles {
     }
 
     /// Every job state something holds.
-    pub fn live(&self) -> Vec<Arc<JobShared>> {
+    pub fn live(&self) -> Vec<Arc<JobCell>> {
         let g = self.inner.lock().unwrap();
         g.map.values().filter_map(Weak::upgrade).collect()
     }
@@ -69,14 +69,14 @@ mod tests {
     use crate::spec::JobSpec;
     use crate::state::JobInfo;
 
-    fn shared(id: &str) -> Arc<JobShared> {
+    fn shared(id: &str) -> Arc<JobCell> {
         let spec = JobSpec::from_prompt("x");
         let info = JobInfo::queued(id.into(), &spec, 0);
         let bound = Bound {
             events: 16,
             bytes: 1024,
         };
-        JobShared::new(Arc::new(spec), info, EventLog::new(bound))
+        JobCell::new(Arc::new(spec), info, EventLog::new(bound))
     }
 
     #[test]

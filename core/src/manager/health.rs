@@ -7,7 +7,7 @@ use crate::util::now_ms;
 /// The state of the manager's connection to its store. While unhealthy the
 /// manager keeps its running jobs alive, retries storing their results, and
 /// claims nothing new.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct StoreHealth {
     /// False after a failed store call, until one succeeds.
     pub healthy: bool,
@@ -20,7 +20,7 @@ pub struct StoreHealth {
 }
 
 #[derive(Debug)]
-pub(crate) struct Health(Mutex<StoreHealth>);
+pub(super) struct Health(Mutex<StoreHealth>);
 
 impl Health {
     pub(crate) fn new() -> Self {

@@ -23,6 +23,10 @@ pub(super) struct ChildArgs<'a> {
     pub stdio: [RawFd; 3],
     /// Open `cgroup.procs` files to write `0` to.
     pub attach: &'a [RawFd],
+    /// The job's cgroup v2 directory, open: the child is born in it
+    /// (`clone3` + `CLONE_INTO_CGROUP`), and `attach` is only the fallback
+    /// where that is missing (kernel < 5.7, a seccomp filter, not x86_64).
+    pub into_cgroup: Option<RawFd>,
     pub run_as: Option<(u32, u32)>,
 }
 
@@ -65,6 +69,8 @@ struct Shared<'a> {
     args: &'a ChildArgs<'a>,
     /// Written by the child before `_exit` when a step fails: (step, errno).
     failed: [i32; 2],
+    /// Whether the child writes to `attach` (not when born in its cgroup).
+    attach: bool,
 }
 
 const STACK_SIZE: usize = 64 * 1024;
@@ -81,6 +87,7 @@ pub(super) fn clone_exec(args: &ChildArgs<'_>) -> Result<libc::pid_t, ChildError
     let mut shared = Shared {
         args,
         failed: [0, 0],
+        attach: true,
     };
     // Block every signal so no handler of the parent runs in the child while
     // they share memory; the child resets the handlers, then unblocks.
@@ -98,12 +105,24 @@ pub(super) fn clone_exec(args: &ChildArgs<'_>) -> Result<libc::pid_t, ChildError
         // child runs on it until execve while this thread is suspended, and
         // `shared` outlives that.
         unsafe {
-            let top = (s.as_mut_ptr().add(len) as usize & !15) as *mut libc::c_void;
+            let base = s.as_mut_ptr();
+            let top = (base.add(len) as usize & !15) as *mut libc::c_void;
+            if let Some(fd) = args.into_cgroup {
+                shared.attach = false;
+                let arg = &mut shared as *mut Shared as *mut libc::c_void;
+                let size = top as usize - base as usize;
+                if let Ok(pid) = super::clone3::spawn_into(fd, base, size, child_main, arg) {
+                    return pid;
+                }
+                // No child was made: the classic way below, attach included.
+                shared.attach = true;
+            }
+            let arg = &mut shared as *mut Shared as *mut libc::c_void;
             libc::clone(
                 child_main,
                 top,
                 libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
-                &mut shared as *mut Shared as *mut libc::c_void,
+                arg,
             )
         }
     });
@@ -161,9 +180,11 @@ extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
         if libc::setpgid(0, 0) != 0 {
             fail(shared, Step::Setpgid);
         }
-        for &fd in a.attach {
-            if libc::write(fd, b"0".as_ptr().cast(), 1) != 1 {
-                fail(shared, Step::Attach);
+        if shared.attach {
+            for &fd in a.attach {
+                if libc::write(fd, b"0".as_ptr().cast(), 1) != 1 {
+                    fail(shared, Step::Attach);
+                }
             }
         }
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);

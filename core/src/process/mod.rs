@@ -4,12 +4,13 @@
 
 mod child;
 mod clone;
+mod clone3;
 
 use std::collections::BTreeMap;
 use std::ffi::{CString, OsStr};
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -25,6 +26,10 @@ pub(crate) struct SpawnPlan<'a> {
     pub cwd: &'a Path,
     /// `cgroup.procs` files to join before exec.
     pub attach: Vec<PathBuf>,
+    /// A cgroup v2 directory, open (the caller keeps it open until `spawn`
+    /// returns), to start the process in directly (`clone3` +
+    /// `CLONE_INTO_CGROUP`), with `attach` as the fallback.
+    pub into_cgroup: Option<RawFd>,
     pub run_as: Option<RunAs>,
 }
 
@@ -57,6 +62,7 @@ pub(crate) fn spawn(plan: SpawnPlan<'_>) -> io::Result<Child> {
         })
         .collect::<io::Result<_>>()?;
     let attach: Vec<i32> = files.iter().map(|f| f.as_raw_fd()).collect();
+    let into = plan.into_cgroup.filter(|_| !attach_only());
     let (in_r, in_w) = pipe()?;
     let (out_r, out_w) = pipe()?;
     let (err_r, err_w) = pipe()?;
@@ -70,11 +76,19 @@ pub(crate) fn spawn(plan: SpawnPlan<'_>) -> io::Result<Child> {
         cwd: &cwd,
         stdio: [in_r.as_raw_fd(), out_w.as_raw_fd(), err_w.as_raw_fd()],
         attach: &attach,
+        into_cgroup: into,
         run_as: plan.run_as.map(|r| (r.uid, r.gid)),
     };
     let pid = clone::clone_exec(&args).map_err(|e| e.into_io(&plan.cwd.display().to_string()))?;
     drop((in_r, out_w, err_w, files));
     Child::new(pid, in_w, out_r, err_r)
+}
+
+/// `CLAUDE_JOBS_SPAWN_ATTACH=1`: always start the CLI outside its cgroup v2
+/// group and move it in before exec (the way before `clone3`; for
+/// comparison, or a kernel whose `CLONE_INTO_CGROUP` misbehaves).
+fn attach_only() -> bool {
+    std::env::var_os("CLAUDE_JOBS_SPAWN_ATTACH").is_some_and(|v| v == "1")
 }
 
 fn cstring(s: &OsStr) -> io::Result<CString> {

@@ -18,6 +18,7 @@ async fn run(script: &str, cwd: &Path, stdin: &str) -> (String, std::process::Ex
         env: &env,
         cwd,
         attach: vec![],
+        into_cgroup: None,
         run_as: None,
     })
     .expect("spawn sh");
@@ -77,6 +78,7 @@ async fn failures_name_their_cause() {
         env: &env,
         cwd: Path::new(cwd),
         attach: vec![],
+        into_cgroup: None,
         run_as: None,
     };
     let e = spawn(plan("/nonexistent/claude", "/")).err().unwrap();
@@ -97,6 +99,7 @@ async fn failures_name_their_cause() {
     let bad = dir.path().join("cgroup.procs-not-there");
     let e = spawn(SpawnPlan {
         attach: vec![bad.clone()],
+        into_cgroup: None,
         ..plan("sh", "/")
     })
     .err()
@@ -114,6 +117,7 @@ async fn dropping_a_running_child_kills_and_reaps_it() {
         env: &env,
         cwd: Path::new("/"),
         attach: vec![],
+        into_cgroup: None,
         run_as: None,
     })
     .unwrap();

@@ -29,6 +29,7 @@ enum Val {
     Text(String),
     OptText(Option<String>),
     OptReal(Option<f64>),
+    Blob(Vec<u8>),
 }
 
 /// Statements and their parameters, run in one call.
@@ -66,6 +67,11 @@ impl Batch {
         self
     }
 
+    pub(crate) fn blob(&mut self, v: &[u8]) -> &mut Self {
+        self.vals.push(Val::Blob(v.to_vec()));
+        self
+    }
+
     pub(crate) fn opt_text(&mut self, v: Option<String>) -> &mut Self {
         self.vals.push(Val::OptText(v));
         self
@@ -88,6 +94,26 @@ impl Batch {
         self
     }
 
+    /// Like [`events`](Self::events), each statement inserting only when the
+    /// job's row exists (its insert just above may have been refused).
+    pub(crate) fn events_if_job(&mut self, id: &str, rows: Vec<(i64, i64, String)>) -> &mut Self {
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let chunk: Vec<_> = rows.by_ref().take(200).collect();
+            let values = vec!["(?, ?, ?, ?)"; chunk.len()].join(", ");
+            self.stmt(&format!(
+                "INSERT OR IGNORE INTO cj_events (job_id, seq, at_ms, event) \
+                 SELECT column1, column2, column3, column4 FROM (VALUES {values}) \
+                 WHERE EXISTS (SELECT 1 FROM cj_jobs WHERE id = ?)"
+            ));
+            for (seq, at, ev) in chunk {
+                self.text(id).int(seq).int(at).text(ev);
+            }
+            self.text(id);
+        }
+        self
+    }
+
     /// Runs the statements in one call; the rows of those that return rows.
     pub(crate) async fn run(&self, conn: &mut SqliteConnection) -> Result<Vec<SqliteRow>> {
         let mut q = sqlx::query(&self.sql);
@@ -98,6 +124,7 @@ impl Batch {
                 Val::Text(s) => q.bind(s.as_str()),
                 Val::OptText(s) => q.bind(s.as_deref()),
                 Val::OptReal(f) => q.bind(*f),
+                Val::Blob(b) => q.bind(b.as_slice()),
             };
         }
         q.fetch_all(conn).await.map_err(db_err)
@@ -304,8 +331,9 @@ mod tests {
             let run = w.run_tx(&mut c, &b);
             let _ = tokio::time::timeout(std::time::Duration::from_millis(1), run).await;
         }
-        // The task the guard spawned rolls back as soon as it has the connection.
-        for _ in 0..200 {
+        // The task the guard spawned rolls back as soon as it has the
+        // connection, once the count is done (seconds on a loaded host).
+        for _ in 0..3000 {
             if !w.open_tx.load(Ordering::SeqCst) {
                 break;
             }

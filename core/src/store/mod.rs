@@ -14,13 +14,17 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::events::EventRecord;
+use crate::schedule::Schedule;
 use crate::spec::JobSpec;
 use crate::state::{JobInfo, JobState};
 
+mod artifacts;
 #[cfg(feature = "sqlite")]
 mod batch;
 #[cfg(feature = "sqlite")]
 pub mod fork_gate;
+mod list;
+mod tenants;
 mod memory;
 mod packed;
 #[cfg(feature = "postgres")]
@@ -31,12 +35,19 @@ mod sql;
 mod sqlite;
 mod url;
 
+pub use artifacts::{ArtifactStore, ArtifactsAt};
+#[cfg(feature = "s3")]
+pub use artifacts::S3Artifacts;
+pub use list::{JobPage, ListQuery, StateCounts, DEFAULT_PAGE, MAX_PAGE};
+pub use tenants::{Delivery, Inserted, TenantUsage, DAY_MS};
 pub use memory::{MemoryStore, MEMORY_STORE_EVENT_BYTES};
 #[cfg(feature = "postgres")]
 pub use postgres::PgStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
-pub use url::{open, redact_url};
+pub use url::{check_url, open, redact_url};
+#[cfg(feature = "sqlite")]
+pub use sqlite::backup;
 
 /// A job as stored: its spec and its latest info.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,6 +61,9 @@ pub struct JobRecord {
 pub struct Claim {
     pub record: JobRecord,
     pub lease: u64,
+    /// What the job may spend (USD) when its tenant has a daily budget: no
+    /// more than what was left of it at the claim, reserved while it runs.
+    pub budget_cap: Option<f64>,
 }
 
 /// A job row with the queue columns the manager needs beyond the record.
@@ -151,179 +165,161 @@ pub enum StoreNotice {
     Changed(String),
 }
 
-/// Storage and queue for jobs.
+/// What a store is: where its jobs live and who shares them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreKind {
+    /// In this process only: nothing survives it (queued jobs end
+    /// `interrupted` at shutdown).
+    Memory,
+    /// A file on this host, shared by the manager processes of the host.
+    Host,
+    /// A database shared by managers on several machines.
+    Network,
+}
+
+/// Storage and queue for jobs. Every method is required: a store that
+/// cannot keep events, leases or retries is not a job store.
+///
+/// A job row is written only through these calls, each fenced where a
+/// lease applies: a result, a requeue or an update of a run whose lease is
+/// no longer current (another node took the job over) changes nothing.
 #[async_trait]
 pub trait JobStore: Send + Sync + std::fmt::Debug + 'static {
-    /// Adds a queued job.
-    async fn insert(&self, record: &JobRecord) -> Result<()>;
+    /// What the store is, for logs (passwords redacted).
+    fn describe(&self) -> String;
 
-    /// Takes up to `n` queued jobs (highest priority first, then oldest) whose
-    /// dependencies have all succeeded, marks them running for `node`, and
-    /// returns them with a fresh lease.
-    async fn claim(&self, node: &str, n: usize) -> Result<Vec<Claim>>;
-
-    /// Saves the info of a job this node runs (pid, start time, …).
-    async fn update(&self, info: &JobInfo, lease: u64) -> Result<()>;
-
-    /// Records a final state. Returns false when the lease is no longer this
-    /// run's (the result is stale and was not stored).
-    async fn finish(&self, info: &JobInfo, lease: u64) -> Result<bool>;
-
-    /// Ends a queued job without running it (`cancelled` or `interrupted`).
-    /// Returns the final info, or `None` when the job was not queued.
-    async fn end_queued(&self, id: &str, state: JobState, reason: &str) -> Result<Option<JobInfo>>;
-
-    /// One job.
-    async fn get(&self, id: &str) -> Result<Option<JobRecord>>;
-
-    /// All jobs, oldest first.
-    async fn list(&self) -> Result<Vec<JobInfo>>;
-
-    /// Ids of queued jobs that depend on `id`.
-    async fn queued_dependents(&self, id: &str) -> Result<Vec<String>>;
-
-    /// Ids of all queued jobs.
-    async fn queued(&self) -> Result<Vec<String>>;
-
-    /// A new job with its first events (the events first: once the row
-    /// exists another node may claim the job and number its events after the
-    /// stored ones). One transaction where the store has them.
-    async fn insert_with_events(&self, record: &JobRecord, events: &[EventRecord]) -> Result<()> {
-        self.append_events(&record.info.id, events).await?;
-        self.insert(record).await
-    }
-
-    /// Keeps events for replay after a restart (no-op for the memory store).
-    async fn append_events(&self, _id: &str, _events: &[EventRecord]) -> Result<()> {
-        Ok(())
-    }
-
-    /// Stored events of a job after `after_seq`.
-    async fn events(&self, _id: &str, _after_seq: u64) -> Result<Vec<EventRecord>> {
-        Ok(Vec::new())
-    }
-
-    /// True when jobs survive the process (queued jobs are left queued at shutdown).
-    fn is_durable(&self) -> bool {
-        false
-    }
-
-    /// Like [`JobStore::claim`], with a lease length and a global limit.
-    async fn claim_with(&self, node: &str, n: usize, _opts: &ClaimOptions) -> Result<Vec<Claim>> {
-        self.claim(node, n).await
-    }
-
-    /// Renews the leases of the jobs `node` runs, matching `(id, lease)`. A
-    /// job missing from the answer has lost its lease: its process must stop.
-    async fn heartbeat(
-        &self,
-        _node: &str,
-        held: &[(String, u64)],
-        _ttl: Duration,
-    ) -> Result<Vec<Held>> {
-        Ok(held
-            .iter()
-            .map(|(id, _)| Held {
-                id: id.clone(),
-                cancel_requested: false,
-            })
-            .collect())
-    }
-
-    /// Puts a running job back in the queue, fenced by `lease`. False when
-    /// the lease is no longer that run's (or, with `only_if_expired`, it is
-    /// still live).
-    async fn requeue(&self, id: &str, lease: u64, req: &Requeue) -> Result<bool> {
-        let _ = (id, lease, req);
-        Err(crate::Error::Store(
-            "this store cannot put jobs back in the queue (retries)".into(),
-        ))
-    }
-
-    /// Records a final state for a job whose owner is gone, fenced by `lease`
-    /// and, with `only_if_expired`, by an expired lease.
-    async fn finish_rescued(
-        &self,
-        info: &JobInfo,
-        lease: u64,
-        only_if_expired: bool,
-    ) -> Result<bool> {
-        let _ = only_if_expired;
-        self.finish(info, lease).await
-    }
-
-    /// Asks the node running `id` to cancel it. True when the job is running.
-    async fn request_cancel(&self, _id: &str) -> Result<bool> {
-        Ok(false)
-    }
-
-    /// Rows of these jobs, leaving out those still queued at the attempt
-    /// given (`None`: always returned) and missing ids. What a follower of
-    /// many queued jobs polls: an unchanged queue costs no row decoding.
-    async fn rows_changed(&self, known: &[(String, Option<u32>)]) -> Result<Vec<JobRow>> {
-        let ids: Vec<String> = known.iter().map(|(id, _)| id.clone()).collect();
-        let attempts: std::collections::HashMap<&str, Option<u32>> =
-            known.iter().map(|(id, a)| (id.as_str(), *a)).collect();
-        let mut rows = self.rows(&ids).await?;
-        rows.retain(|r| {
-            let info = &r.record.info;
-            let queued_as_known = attempts.get(info.id.as_str()).copied().flatten()
-                == Some(info.attempt)
-                && info.state == JobState::Queued;
-            !queued_as_known
-        });
-        Ok(rows)
-    }
-
-    /// Rows of these jobs (missing ids are left out).
-    async fn rows(&self, ids: &[String]) -> Result<Vec<JobRow>> {
-        let mut out = Vec::new();
-        for id in ids {
-            if let Some(record) = self.get(id).await? {
-                out.push(JobRow {
-                    max_attempts: record.spec.max_attempts,
-                    record,
-                    lease: 0,
-                    locked_by: None,
-                    lease_expires_at: None,
-                    deadline_at: None,
-                    cancel_requested_at: None,
-                });
-            }
-        }
-        Ok(out)
-    }
-
-    /// Every running row, whichever node runs it (for the rescuer).
-    async fn running(&self) -> Result<Vec<JobRow>> {
-        Ok(Vec::new())
-    }
-
-    /// Finished jobs that ended before `before_ms`, oldest first (for retention).
-    async fn finished_before(&self, _before_ms: u64, _limit: usize) -> Result<Vec<JobInfo>> {
-        Ok(Vec::new())
-    }
-
-    /// Deletes finished jobs and their events. Returns how many rows went.
-    async fn delete(&self, _ids: &[String]) -> Result<u64> {
-        Ok(0)
-    }
+    /// Where the jobs live (see [`StoreKind`]).
+    fn kind(&self) -> StoreKind;
 
     /// Whether other processes or nodes were running jobs from this store
     /// when it last looked (at the last claim). A finishing job then wakes
     /// its manager's next claim after a short random delay, so that the
     /// process that just finished a job does not always win the next one.
-    fn shared_with_others(&self) -> bool {
-        self.is_durable()
-    }
+    fn shared_with_others(&self) -> bool;
 
-    /// Notices from other processes, where the store can push them.
-    fn notices(&self) -> Option<tokio::sync::broadcast::Receiver<StoreNotice>> {
+    /// Notices from other processes, where the store can push them
+    /// (`None`: the manager polls).
+    fn notices(&self) -> Option<tokio::sync::broadcast::Receiver<StoreNotice>>;
+
+    /// Adds a queued job with its first events, in one transaction (once
+    /// the row exists another node may claim the job and number its events
+    /// after the stored ones). Unless its tenant's `max_queued` is reached
+    /// (counted in the same transaction), or a job of the same tenant and
+    /// `idempotency_key` was submitted in the last 24 hours (that job's id
+    /// comes back).
+    async fn insert(&self, record: &JobRecord, events: &[EventRecord]) -> Result<Inserted>;
+
+    /// Takes up to `n` queued jobs (highest priority first, then oldest)
+    /// whose dependencies have all succeeded and that fit `opts` and their
+    /// tenant's quota (`max_running`; a daily budget with something left:
+    /// one such job per tenant and claim, its cap reserved), unless
+    /// admissions are paused; marks them running for `node`, and returns
+    /// them with a fresh lease.
+    async fn claim(&self, node: &str, n: usize, opts: &ClaimOptions) -> Result<Vec<Claim>>;
+
+    /// Renews the leases of the jobs `node` runs, matching `(id, lease)`. A
+    /// job missing from the answer has lost its lease: its process must stop.
+    async fn heartbeat(&self, node: &str, held: &[(String, u64)], ttl: Duration) -> Result<Vec<Held>>;
+
+    /// Saves the info of a job this node runs (pid, isolation, …).
+    async fn update(&self, info: &JobInfo, lease: u64) -> Result<()>;
+
+    /// Records a final state, fenced by `lease` (and, with
+    /// `only_if_expired`, by that lease having expired: the rescuer's
+    /// re-check), with the job's webhook delivery when its spec has a
+    /// `webhook_url`, in the same transaction. False when the result is
+    /// stale and was not stored.
+    async fn finish(&self, info: &JobInfo, lease: u64, only_if_expired: bool) -> Result<bool>;
+
+    /// Puts a running job back in the queue, fenced by `lease`. False when
+    /// the lease is no longer that run's (or, with `only_if_expired`, it is
+    /// still live).
+    async fn requeue(&self, id: &str, lease: u64, req: &Requeue) -> Result<bool>;
+
+    /// Ends a queued job without running it (`cancelled` or `interrupted`),
+    /// with its webhook delivery like `finish`. Returns the final info, or
+    /// `None` when the job was not queued.
+    async fn end_queued(&self, id: &str, state: JobState, reason: &str) -> Result<Option<JobInfo>>;
+
+    /// Asks the node running `id` to cancel it. True when the job is running.
+    async fn request_cancel(&self, id: &str) -> Result<bool>;
+
+    /// One job.
+    async fn get(&self, id: &str) -> Result<Option<JobRecord>>;
+
+    /// Rows of these jobs, leaving out missing ids and those still queued at
+    /// the attempt given (`None`: always returned): what a follower of many
+    /// queued jobs polls, without decoding unchanged rows.
+    async fn rows(&self, known: &[(String, Option<u32>)]) -> Result<Vec<JobRow>>;
+
+    /// One page of jobs, newest first, filtered (see [`ListQuery`]).
+    async fn list(&self, query: &ListQuery) -> Result<JobPage>;
+
+    /// How many jobs are in each state.
+    async fn counts(&self) -> Result<StateCounts>;
+
+    /// Every running row, whichever node runs it (for the rescuer).
+    async fn running(&self) -> Result<Vec<JobRow>>;
+
+    /// Ids of queued jobs that depend on `id`.
+    async fn queued_dependents(&self, id: &str) -> Result<Vec<String>>;
+
+    /// Keeps events for replay (a record already stored is kept as is).
+    async fn append_events(&self, id: &str, events: &[EventRecord]) -> Result<()>;
+
+    /// Stored events of a job after `after_seq`.
+    async fn events(&self, id: &str, after_seq: u64) -> Result<Vec<EventRecord>>;
+
+    /// Finished jobs that ended before `before_ms`, oldest first (for retention).
+    async fn finished_before(&self, before_ms: u64, limit: usize) -> Result<Vec<JobInfo>>;
+
+    /// Deletes finished jobs and their events. Returns how many rows went.
+    async fn delete(&self, ids: &[String]) -> Result<u64>;
+
+    /// Sets a tenant's quota (every manager sharing the store applies it).
+    async fn set_tenant(&self, name: &str, quota: &crate::policy::TenantQuota) -> Result<()>;
+
+    /// A tenant's quota and what it uses now.
+    async fn tenant_usage(&self, name: &str) -> Result<TenantUsage>;
+
+    /// Pauses admissions store-wide until `until_ms` (a later pause wins).
+    async fn pause(&self, until_ms: u64, reason: &str) -> Result<()>;
+
+    /// The pause in force, if any: until when, and why.
+    async fn paused_until(&self) -> Result<Option<(u64, String)>>;
+
+    /// Up to `limit` webhook deliveries that are due, leased for `lease`
+    /// (another manager does not take them meanwhile).
+    async fn due_deliveries(&self, limit: usize, lease: Duration) -> Result<Vec<Delivery>>;
+
+    /// A delivery done (`Ok`), or failed and due again at `next_at_ms`
+    /// (`None`: given up), with the error.
+    async fn delivery_done(&self, id: i64, result: std::result::Result<(), (Option<u64>, String)>) -> Result<()>;
+
+    /// Adds a schedule, or replaces the one of that name (keeping its
+    /// `created_ms`). Returns it as stored.
+    async fn put_schedule(&self, schedule: &Schedule) -> Result<Schedule>;
+
+    /// Deletes a schedule. True when it existed.
+    async fn delete_schedule(&self, name: &str) -> Result<bool>;
+
+    /// Every schedule, by name.
+    async fn schedules(&self) -> Result<Vec<Schedule>>;
+
+    /// Moves a schedule's `last_tick_ms` from `from_ms` to `to_ms`, only if
+    /// it is still `from_ms` (another manager, or a replacement, may have
+    /// moved it). True when this call moved it.
+    async fn advance_schedule(&self, name: &str, from_ms: u64, to_ms: u64) -> Result<bool>;
+
+    /// Makes what was written durable on its own (SQLite: a WAL checkpoint,
+    /// so that the database file alone holds every job). The manager calls
+    /// it at shutdown.
+    async fn checkpoint(&self) -> Result<()>;
+
+    /// The store's [`ArtifactStore`], for the `db` artifact store (`None`:
+    /// this store cannot hold artifacts, and a manager asking for `db` with
+    /// it fails to start, naming `artifact_store`).
+    fn artifacts(self: std::sync::Arc<Self>) -> Option<std::sync::Arc<dyn ArtifactStore>> {
         None
-    }
-
-    /// What the store is, for logs (passwords redacted).
-    fn describe(&self) -> String {
-        "memory".into()
     }
 }

@@ -12,18 +12,62 @@ pub(crate) struct Migration {
 }
 
 #[cfg(feature = "sqlite")]
-pub(crate) const SQLITE_MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("migrations/sqlite/0001_init.sql"),
-}];
+pub(crate) const SQLITE_MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sql: include_str!("migrations/sqlite/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "flat_limits",
+        sql: include_str!("migrations/sqlite/0002_flat_limits.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "tenants",
+        sql: include_str!("migrations/sqlite/0003_tenants.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "schedules",
+        sql: include_str!("migrations/sqlite/0004_schedules.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "artifacts",
+        sql: include_str!("migrations/sqlite/0005_artifacts.sql"),
+    },
+];
 
 #[cfg(feature = "postgres")]
-pub(crate) const POSTGRES_MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("migrations/postgres/0001_init.sql"),
-}];
+pub(crate) const POSTGRES_MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sql: include_str!("migrations/postgres/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "flat_limits",
+        sql: include_str!("migrations/postgres/0002_flat_limits.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "tenants",
+        sql: include_str!("migrations/postgres/0003_tenants.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "schedules",
+        sql: include_str!("migrations/postgres/0004_schedules.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "artifacts",
+        sql: include_str!("migrations/postgres/0005_artifacts.sql"),
+    },
+];
 
 /// The columns of a row as read, before decoding the JSON.
 pub(crate) struct RawRow {
@@ -113,4 +157,40 @@ pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
 /// The effective timeout of a spec in ms (for `deadline_at`).
 pub(crate) fn timeout_ms(spec: &crate::spec::JobSpec) -> Option<i64> {
     spec.timeout.map(|t| t.as_millis() as i64)
+}
+
+/// A schedule's columns as read, before decoding the spec.
+pub(crate) struct RawSchedule {
+    pub name: String,
+    pub cron: String,
+    pub timezone: String,
+    pub catch_up: String,
+    pub spec: String,
+    pub last_tick_ms: i64,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+}
+
+impl RawSchedule {
+    /// The schedule, its spec decoded (`next_tick_ms` is the manager's).
+    pub(crate) fn decode(self) -> Result<crate::schedule::Schedule> {
+        Ok(crate::schedule::Schedule {
+            catch_up: crate::schedule::CatchUp::parse(&self.catch_up)
+                .map_err(|e| Error::Store(format!("schedule {}: {e}", self.name)))?,
+            spec: serde_json::from_str(&self.spec)
+                .map_err(|e| Error::Store(format!("schedule {}: spec: {e}", self.name)))?,
+            name: self.name,
+            cron: self.cron,
+            timezone: self.timezone,
+            last_tick_ms: Some(self.last_tick_ms as u64),
+            next_tick_ms: None,
+            created_ms: self.created_ms as u64,
+            updated_ms: self.updated_ms as u64,
+        })
+    }
+}
+
+/// A schedule's spec as stored.
+pub(crate) fn schedule_spec(s: &crate::schedule::Schedule) -> Result<String> {
+    serde_json::to_string(&s.spec).map_err(|e| Error::Store(format!("schedule {}: spec: {e}", s.name)))
 }

@@ -6,6 +6,27 @@ use std::sync::Arc;
 use super::{JobStore, MemoryStore};
 use crate::error::{Error, Result};
 
+/// Checks that `url` names a kind of store this build can open; the error
+/// (`InvalidSpec`, field `store_url`) has the password redacted.
+pub fn check_url(url: &str) -> Result<()> {
+    let url = url.trim();
+    let known = url == "memory"
+        || url == "memory://"
+        || (cfg!(feature = "sqlite") && url.starts_with("sqlite:") && url.len() > "sqlite://".len())
+        || (cfg!(feature = "postgres") && (url.starts_with("postgres://") || url.starts_with("postgresql://")));
+    if known {
+        return Ok(());
+    }
+    Err(Error::invalid(
+        "store_url",
+        format!(
+            "{}: not a store this build can open (use memory, sqlite:///path/file.db{})",
+            redact_url(url),
+            if cfg!(feature = "postgres") { " or postgres://…" } else { "" }
+        ),
+    ))
+}
+
 /// Opens the store a URL names, applying its migrations:
 ///
 /// - `memory`: [`MemoryStore`] (nothing survives the process);

@@ -8,6 +8,22 @@ use std::time::Duration;
 
 use claude_jobs::{IsolationMode, JobEvent, JobManager, JobManagerBuilder};
 
+/// The real Claude CLI from `CLAUDE_BIN` (`make test-rust` sets it). Without
+/// it the test skips, saying so, unless `CLAUDE_JOBS_REQUIRE_REAL_CLI=1`
+/// (CI), where it fails.
+pub fn real_claude_bin(test: &str) -> Option<PathBuf> {
+    match std::env::var("CLAUDE_BIN") {
+        Ok(p) if !p.is_empty() => Some(PathBuf::from(p)),
+        _ => {
+            if std::env::var("CLAUDE_JOBS_REQUIRE_REAL_CLI").as_deref() == Ok("1") {
+                panic!("{test}: CLAUDE_BIN is not set but the real CLI is required here");
+            }
+            eprintln!("SKIP {test}: CLAUDE_BIN is not set (run scripts/install-claude.sh)");
+            None
+        }
+    }
+}
+
 /// Path of the fake CLI, built on first use.
 pub fn fake_claude() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
@@ -31,6 +47,30 @@ pub fn fake_claude() -> PathBuf {
         target.join("debug/fake-claude")
     })
     .clone()
+}
+
+/// Path of the `mcp-echo` test MCP server (`testing/mcp-echo`), built on first use.
+pub fn mcp_echo() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| workspace_binary("mcp-echo", "MCP_ECHO_BIN")).clone()
+}
+
+/// A binary of the workspace (`$var` when set), built with cargo.
+fn workspace_binary(package: &str, var: &str) -> PathBuf {
+    if let Ok(p) = std::env::var(var) {
+        return PathBuf::from(p);
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
+    let status = std::process::Command::new(env!("CARGO"))
+        .args(["build", "-q", "-p", package])
+        .current_dir(&root)
+        .status()
+        .unwrap_or_else(|e| panic!("cargo build {package}: {e}"));
+    assert!(status.success(), "building {package} failed");
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root.join("target"));
+    target.join("debug").join(package)
 }
 
 /// True when this process can make cgroups. When it cannot, the test prints
@@ -84,7 +124,7 @@ pub async fn manager(dir: &Path, isolation: IsolationMode) -> JobManager {
 /// Every event of a job, to its end.
 pub async fn job_events(job: &claude_jobs::Job) -> Vec<JobEvent> {
     use futures_util::StreamExt;
-    job.events().into_stream().map(|r| r.event).collect().await
+    job.events(0).into_stream().map(|r| r.event).collect().await
 }
 
 /// The pids a `fork-tree` job printed.
@@ -140,7 +180,17 @@ pub fn processes_with_env(marker: &str) -> Vec<i32> {
 
 /// Job cgroup directories named after `job_id` anywhere under the cgroup mounts.
 pub fn job_cgroups(job_id: &str) -> Vec<PathBuf> {
-    let name = format!("job-{job_id}");
+    cgroups_named(|n| n == format!("job-{job_id}"))
+}
+
+/// The directories of the manager running in process `pid` (`mgr-PID-…`).
+pub fn manager_cgroups(pid: u32) -> Vec<PathBuf> {
+    let prefix = format!("mgr-{pid}-");
+    cgroups_named(|n| n.starts_with(&prefix))
+}
+
+/// Every cgroup directory whose name passes `want`.
+pub fn cgroups_named(want: impl Fn(&str) -> bool) -> Vec<PathBuf> {
     let mut found = Vec::new();
     let mut stack = vec![PathBuf::from("/sys/fs/cgroup")];
     while let Some(dir) = stack.pop() {
@@ -150,7 +200,7 @@ pub fn job_cgroups(job_id: &str) -> Vec<PathBuf> {
         for e in rd.flatten() {
             if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
                 let p = e.path();
-                if e.file_name().to_string_lossy() == name {
+                if want(&e.file_name().to_string_lossy()) {
                     found.push(p.clone());
                 }
                 stack.push(p);
@@ -179,4 +229,27 @@ pub fn slow(ms: u32) -> claude_jobs::JobSpecBuilder {
         .env("FAKE_CLAUDE_SCENARIO", "slow")
         .env("FAKE_CLAUDE_SECONDS", format!("{}", ms as f64 / 1000.0))
         .env("FAKE_CLAUDE_INTERVAL_MS", "50")
+}
+
+/// True when /sys/fs/cgroup is cgroup2 and we are root; otherwise prints why
+/// and returns false, or panics under `CLAUDE_JOBS_EXPECT_V2=1`.
+pub fn cgroup_v2_here(test: &str) -> bool {
+    const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    let is_v2 = unsafe { libc::statfs(c"/sys/fs/cgroup".as_ptr(), &mut st) } == 0
+        && st.f_type as i64 == CGROUP2_SUPER_MAGIC;
+    let root = unsafe { libc::geteuid() } == 0;
+    if is_v2 && root {
+        return true;
+    }
+    let why = if !is_v2 {
+        "/sys/fs/cgroup is not a cgroup2 mount (cgroup v1 or hybrid host)"
+    } else {
+        "not root"
+    };
+    if std::env::var("CLAUDE_JOBS_EXPECT_V2").as_deref() == Ok("1") {
+        panic!("{test}: cgroup v2 is expected here (CLAUDE_JOBS_EXPECT_V2=1) but: {why}");
+    }
+    eprintln!("SKIP {test}: needs cgroup v2: {why}");
+    false
 }

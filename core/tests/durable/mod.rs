@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use claude_jobs::store::{JobRow, JobStore};
+use claude_jobs::store::{JobRow, JobStore, ListQuery};
 use claude_jobs::{IsolationMode, JobSpec, RecoveryPolicy};
 
 use crate::common;
@@ -28,6 +28,8 @@ pub struct NodeCfg {
     /// Jobs the node submits once started: (scenario, seconds, marker).
     pub submit: Vec<(String, f64, String)>,
     pub node_id: Option<String>,
+    /// The `artifact_store` option.
+    pub artifacts: Option<String>,
 }
 
 /// Control files of a node: `<ctl>/ids` (submitted ids), `<ctl>/ready`, `<ctl>/stop`.
@@ -157,6 +159,7 @@ pub fn spawn_node(cfg: &NodeCfg) -> Node {
         cfg.rescue_ms.map(|v| v.to_string()),
     );
     opt(&mut cmd, "CJ_NODE_ID", cfg.node_id.clone());
+    opt(&mut cmd, "CJ_NODE_ARTIFACTS", cfg.artifacts.clone());
     Node {
         child: cmd.spawn().unwrap(),
         ctl,
@@ -213,6 +216,9 @@ async fn run_node() {
     if let Some(id) = env("CJ_NODE_ID") {
         b = b.node_id(id);
     }
+    if let Some(a) = env("CJ_NODE_ARTIFACTS") {
+        b = b.artifact_store(a);
+    }
     if env("CJ_NODE_REQUEUE").as_deref() == Some("1") {
         b = b.recovery(RecoveryPolicy::Requeue);
     }
@@ -243,14 +249,17 @@ async fn run_node() {
 
 /// Rows of every job in the store.
 pub async fn all_rows(store: &Arc<dyn JobStore>) -> Vec<JobRow> {
-    let ids: Vec<String> = store
-        .list()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|i| i.id)
-        .collect();
-    store.rows(&ids).await.unwrap()
+    let mut known: Vec<(String, Option<u32>)> = Vec::new();
+    let mut q = ListQuery { limit: Some(1000), ..Default::default() };
+    loop {
+        let page = store.list(&q).await.unwrap();
+        known.extend(page.jobs.into_iter().map(|i| (i.id, None)));
+        match page.next_cursor {
+            Some(c) => q.cursor = Some(c),
+            None => break,
+        }
+    }
+    store.rows(&known).await.unwrap()
 }
 
 /// Waits (polling the store) until `f(rows)` holds.
@@ -364,4 +373,9 @@ pub fn log_dir_parent(row: &JobRow) -> Option<PathBuf> {
         .as_deref()
         .and_then(Path::parent)
         .map(Path::to_path_buf)
+}
+
+/// Ids as `JobStore::rows` takes them: every row, whatever its state.
+pub fn known_ids(ids: &[String]) -> Vec<(String, Option<u32>)> {
+    ids.iter().map(|id| (id.clone(), None)).collect()
 }

@@ -55,6 +55,13 @@ pub fn print(tag: &str, rec: &EventRecord) {
             limit_bytes.unwrap_or(0) >> 20
         ),
         JobEvent::Stopping { reason } => format!("stopping: {reason}"),
+        JobEvent::Resuming { session_id, from_job, fork } => format!(
+            "resuming session {session_id} of job {from_job}{}",
+            if *fork { " in a new session (fork)" } else { "" }
+        ),
+        JobEvent::PermissionDenied { tool_name, tool_input, .. } => {
+            format!("permission denied: {tool_name} {}", short(&tool_input.to_string(), 120))
+        }
         JobEvent::Finished { state, error } => match error {
             Some(e) => format!("finished: {state}: {}", short(e, 200)),
             None => format!("finished: {state}"),

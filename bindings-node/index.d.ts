@@ -14,6 +14,8 @@
  * ```
  */
 
+/// <reference types="node" />
+
 // ---------------------------------------------------------------- errors
 
 /** The stable error codes (the core's `ErrorKind::code()`). */
@@ -27,6 +29,8 @@ export type ErrorCode =
   | 'SHUTTING_DOWN'
   | 'CAPACITY_EXCEEDED'
   | 'IO_ERROR'
+  | 'POLICY_VIOLATION'
+  | 'QUOTA_EXCEEDED'
 
 /** Every `ErrorCode`, in the core's order. */
 export declare const ERROR_CODES: readonly ErrorCode[]
@@ -47,6 +51,10 @@ export declare class ClaudeJobsError extends Error {
   readonly field?: string
   /** The job the error is about (`JOB_NOT_FOUND`). */
   readonly jobId?: string
+  /** How long to wait before trying again (`QUOTA_EXCEEDED`), in ms, when known (a spent daily budget: until 00:00 UTC; a full queue: a hint, 5 s). */
+  readonly retryAfterMs?: number
+  /** The tenant whose quota refused the job (`QUOTA_EXCEEDED`). */
+  readonly tenant?: string
   private constructor()
 }
 
@@ -91,6 +99,15 @@ export interface ResourceLimitsInput {
   pids?: number | null
 }
 
+/** `--permission-mode` values. */
+export type PermissionMode = 'default' | 'acceptEdits' | 'plan' | 'bypassPermissions' | 'dontAsk' | 'auto'
+
+/** `--effort` values. */
+export type Effort = 'low' | 'medium' | 'high' | 'xhigh' | 'max'
+
+/** `--setting-sources` values: which settings files the CLI loads. */
+export type SettingSource = 'user' | 'project' | 'local'
+
 /** Options of `new JobManager(options)`. Unknown keys are rejected (`INVALID_SPEC`). */
 export interface JobManagerOptions {
   /** The CLI executable (default `claude` on `PATH`). */
@@ -122,6 +139,8 @@ export interface JobManagerOptions {
   resultGraceMs?: number
   /** Longest stdout line parsed, in bytes (default 32 MiB; at least 1024). */
   lineCap?: number
+  /** Largest output file collected from a job, in bytes (default 64 MiB); a larger one is cut, with a warning event. */
+  maxOutputBytes?: number
   /** Caps for jobs that set none. */
   defaultLimits?: ResourceLimitsInput
   /** Timeout for jobs that set none. */
@@ -154,6 +173,14 @@ export interface JobManagerOptions {
    * `memory`. Default `sqlite://<dataDir>/claude-jobs.db`: jobs survive restarts.
    */
   storeUrl?: string
+  /**
+   * Where jobs' logs and collected outputs are kept: `'local'` (the default:
+   * the data dir of the machine that ran the job; only its manager serves
+   * them) or `'db'` (the job store, SQLite or PostgreSQL: logs uploaded every
+   * 2 s while the job runs, outputs when it ends, so every manager sharing
+   * the store serves them and a step on another machine reads its `inputs`).
+   */
+  artifactStore?: 'local' | 'db' | `s3://${string}`
   /** What becomes of jobs that were running when their manager died (default `'interrupt'`). */
   recovery?: 'interrupt' | 'requeue'
   /** How long a claim on a running job lasts without a heartbeat (default 60 000). */
@@ -170,6 +197,10 @@ export interface JobManagerOptions {
   retention?: { jobsDays?: number; logsDays?: number; outputsDays?: number | null }
   /** This manager's name in the store (default `hostname-pid`); unique among managers sharing a store. */
   nodeId?: string
+  /** `'safe'` (the built-in policy) or the path of a policy YAML file. */
+  policy?: string
+  /** The key that signs webhook deliveries (`X-Claude-Jobs-Signature`). */
+  webhookSecret?: string
 }
 
 /** What to run: `manager.submit(spec)`. Unknown keys are rejected (`INVALID_SPEC`). */
@@ -192,6 +223,42 @@ export interface JobSpec extends ResourceLimitsInput {
   maxTurns?: number | null
   /** `--max-budget-usd`. */
   maxBudgetUsd?: number | null
+  /** `--disallowedTools`: a bare name removes the tool; a rule (`'Bash(rm *)'`) denies matching calls (see `JobInfo.permissionDenials`). */
+  disallowedTools?: string[]
+  /** `--permission-mode`: how a tool call no rule settles is decided (`bypassPermissions` is refused while the job would run as root). */
+  permissionMode?: PermissionMode | null
+  /** `--system-prompt`: replaces the CLI's system prompt. */
+  systemPrompt?: string | null
+  /** `--append-system-prompt`: added at the end of the system prompt. */
+  appendSystemPrompt?: string | null
+  /**
+   * MCP servers, the `mcpServers` object (name → `{ command, args, env }` or
+   * `{ type: 'sse' | 'http', url, headers }`): written to a file in the job's
+   * directory, passed with `--mcp-config` and `--strict-mcp-config`; values of
+   * `env` and `headers` are masked in logs and events. Keys are kept as given.
+   */
+  mcpServers?: Record<string, unknown> | null
+  /** `--add-dir`: more directories the CLI may use (each must exist). */
+  addDirs?: string[]
+  /** `--settings`: a settings object, written to a file in the job's directory. */
+  settings?: Record<string, unknown> | null
+  /** `--setting-sources`: which settings files the CLI loads (`[]`: none). */
+  settingSources?: SettingSource[] | null
+  /** `--fallback-model`: used when the model is overloaded. */
+  fallbackModel?: string | null
+  /** `--effort`. */
+  effort?: Effort | null
+  /** `--json-schema`: the answer must be an object of this JSON Schema; it lands in `JobInfo.structuredOutput`. */
+  jsonSchema?: Record<string, unknown> | null
+  /**
+   * A job id: continue that job's Claude session (`--resume`), in its working
+   * and config dirs, inheriting its agent options unless this spec sets them.
+   * An unknown job, one still running or one without a session: `INVALID_SPEC`
+   * naming `resume`.
+   */
+  resume?: string | null
+  /** With `resume`: continue in a new session (`--fork-session`) that starts with the earlier one's messages. */
+  forkSession?: boolean
   /** Extra CLI arguments. */
   extraArgs?: string[]
   /** Wall-clock limit. */
@@ -216,6 +283,12 @@ export interface JobSpec extends ResourceLimitsInput {
    * again with backoff while attempts remain.
    */
   maxAttempts?: number
+  /** Who the job is for: quotas and policy per tenant. */
+  tenant?: string | null
+  /** A second submit with the same key (and tenant) within 24 h returns the first job. */
+  idempotencyKey?: string | null
+  /** Where the final info is POSTed, signed (allowed by the policy). */
+  webhookUrl?: string | null
 }
 
 // ---------------------------------------------------------------- outputs
@@ -254,6 +327,8 @@ export interface JobInfo {
   state: JobState
   template: string | null
   labels: Record<string, string>
+  /** Who the job is for. */
+  tenant: string | null
   priority: number
   /** Unix milliseconds. */
   createdAt: number
@@ -283,6 +358,26 @@ export interface JobInfo {
   logDir: string | null
   /** Files collected from the job's working directory. */
   outputs: string[]
+  /** With `jsonSchema`: the structured answer (an object of the schema). */
+  structuredOutput: Record<string, unknown> | null
+  /** Tool calls the CLI denied (from its result). */
+  permissionDenials: PermissionDenial[]
+  /** For a job that resumes another (`resume`): the session it continues (`sessionId` is the same, or a new one with `forkSession`). */
+  resumedSession: string | null
+  /** The CLI's working directory (for a resumed job: the earlier job's). */
+  workDir: string | null
+  /** The CLI's `CLAUDE_CONFIG_DIR`, where it keeps the session's transcript (for a resumed job: the earlier job's). */
+  configDir: string | null
+}
+
+/** A tool call the CLI denied (a `disallowedTools` rule, or a tool neither allowed nor covered by the permission mode). */
+export interface PermissionDenial {
+  /** The tool (`Bash`, `Write`, `mcp__srv__tool`). */
+  toolName: string
+  /** The id of the denied `tool_use` block. */
+  toolUseId: string | null
+  /** The call's input, as the CLI gave it (`{ command: 'rm -rf /' }`). */
+  toolInput: unknown
 }
 
 /** Why a warning was raised. */
@@ -363,6 +458,21 @@ export interface RetryingEvent extends EventBase {
   /** False for a rate-limit snooze, which uses no attempt. */
   countsAsAttempt: boolean
 }
+/**
+ * This attempt continues a Claude session (`--resume`): the session of the
+ * job it resumes (`fromJob`; with `fork`, in a new session), or its own
+ * earlier attempt's (`fromJob` is the job itself) after a retry or requeue.
+ */
+export interface ResumingEvent extends EventBase { type: 'resuming'; sessionId: string; fromJob: string; fork: boolean }
+/** The CLI denied a tool call (listed in its result's `permission_denials`). */
+export interface PermissionDeniedEvent extends EventBase {
+  type: 'permission_denied'
+  toolName: string
+  toolUseId: string | null
+  toolInput: unknown
+}
+/** The job waits in the queue: its tenant's daily budget is used up. */
+export interface BudgetWaitEvent extends EventBase { type: 'budget_wait'; tenant: string; budgetUsd: number; leftUsd: number }
 /** A stream-json message of a type the core does not know, as printed. */
 export interface OtherEvent extends EventBase { type: 'other'; messageType: string; raw: unknown }
 
@@ -382,6 +492,9 @@ export type JobEvent =
   | FinishedEvent
   | WarningEvent
   | RetryingEvent
+  | ResumingEvent
+  | PermissionDeniedEvent
+  | BudgetWaitEvent
   | OtherEvent
 
 /** Every event `type`. */
@@ -399,26 +512,141 @@ export interface StoreHealth {
   outages: number
 }
 
-/** What `manager.status()` reports. */
+/** What `manager.status()` reports (the core's `ManagerStatus`). */
 export interface ManagerStatus {
+  /** Jobs running in this manager now. */
+  running: number
+  /** Jobs queued in the store (for every manager sharing it). */
+  queued: number
+  maxConcurrent: number
   isolation: IsolationKind
   /** Why cgroups are not used, when they are not. */
   isolationError: string | null
-  maxConcurrent: number
-  running: number
+  /** The job store in use (password masked). */
+  storeUrl: string
+  storeHealth: StoreHealth
+  /** This manager's name in the store. */
+  nodeId: string
   /** The memory budget in force, in bytes; `null`: none (`memoryBudget: 'off'`). */
   memoryBudget: number | null
   /** The CPU budget in force, in cores; `null`: none (the default). */
   cpuBudget: number | null
   /** Absolute. */
   dataDir: string
-  /** Names of the instruction templates the manager knows. */
-  templates: string[]
-  /** The job store in use (password masked). */
-  storeUrl: string
-  /** This manager's name in the store. */
-  nodeId: string
-  storeHealth: StoreHealth
+  /** `shutdown()` was called. */
+  shuttingDown: boolean
+  /** Admissions paused store-wide (the API rate-limited a job) until (Unix ms). */
+  pausedUntilMs: number | null
+  pausedReason: string | null
+}
+
+/** Which jobs `manager.list(query)` returns; every filter is optional. */
+export interface ListQuery {
+  state?: JobState | null
+  /** Only jobs made from this template. */
+  template?: string | null
+  /** Only jobs with this label, as `'key=value'`. */
+  label?: string | null
+  /** Jobs per page (default 100, at most 1000). */
+  limit?: number | null
+  /** Where the page starts: a previous page's `nextCursor`. */
+  cursor?: string | null
+  /** Only jobs of this tenant. */
+  tenant?: string | null
+}
+
+/** A tenant's quotas (`manager.setTenant()`), enforced by the store across every manager sharing it; unset: no limit. */
+export interface TenantQuota {
+  /** Jobs of the tenant running at once. */
+  maxRunning?: number | null
+  /** Jobs of the tenant queued at once: a submit beyond is refused (`QUOTA_EXCEEDED`). */
+  maxQueued?: number | null
+  /** Spend per UTC day in USD: finished jobs' cost plus running jobs' budget caps. */
+  dailyBudgetUsd?: number | null
+}
+
+/** A tenant's quota and its use now (`manager.tenantUsage()`). */
+export interface TenantUsage {
+  name: string
+  quota: { maxRunning: number | null; maxQueued: number | null; dailyBudgetUsd: number | null }
+  running: number
+  queued: number
+  /** Cost of the tenant's jobs that finished today (UTC). */
+  spentTodayUsd: number
+  /** Budget caps of its running jobs (reserved until they finish). */
+  reservedUsd: number
+  /** What is left of the daily budget; `null`: no budget. */
+  budgetLeftUsd: number | null
+}
+
+/** What a schedule does with the ticks it missed while no manager ran: one job at start (`'run_once'`, the default) or none (`'skip'`). */
+export type CatchUp = 'run_once' | 'skip'
+
+/** Options of `manager.schedule()`. */
+export interface ScheduleOptions {
+  /** The time zone of the cron expression: `'UTC'` (the default) or an IANA name (`'Europe/Paris'`). */
+  timezone?: string | null
+  catchUp?: CatchUp | null
+}
+
+/** A schedule in the store (`manager.schedule()`, `manager.schedules()`). */
+export interface Schedule {
+  name: string
+  /** 5 fields (minute resolution) or 6 (seconds first). */
+  cron: string
+  timezone: string
+  catchUp: CatchUp
+  /** What each tick submits, as `submit()` takes it (each job also gets the labels `schedule` and `schedule_tick`). */
+  spec: JobSpec
+  /** The latest tick handled (Unix ms); at first, when the schedule was set or replaced. */
+  lastTickMs: number | null
+  /** The next tick after `lastTickMs` (Unix ms); `null` when the cron expression can no longer match. */
+  nextTickMs: number | null
+  createdMs: number
+  updatedMs: number
+}
+
+/** One collected output of a job (`manager.outputs()`). */
+export interface OutputFile {
+  /** The file name (what `readOutput()` takes). */
+  name: string
+  /** Its size in bytes. */
+  size: number
+  /** The SHA-256 of its bytes, lowercase hex. */
+  sha256: string
+}
+
+/** Which log of a job `manager.readLog()` reads. */
+export type LogStream = 'stdout' | 'stderr'
+
+/** Options of `manager.readLog()`. */
+export interface ReadLogOptions {
+  /** Only the last this many bytes of the log (default: all of it, up to 256 MiB). */
+  tailBytes?: number | null
+}
+
+/** One page of `manager.list()`: jobs newest first. */
+export interface JobPage {
+  jobs: JobInfo[]
+  /** Pass it as `cursor` for the next page; `null` on the last page. */
+  nextCursor: string | null
+}
+
+/** One step of a workflow file. */
+export interface WorkflowStepInfo {
+  name: string
+  template: string
+  /** Template variable → the earlier step whose output fills it. */
+  inputs: Record<string, string>
+}
+
+/** A workflow the manager knows (`manager.workflows()`). */
+export interface WorkflowInfo {
+  name: string
+  description: string
+  steps: WorkflowStepInfo[]
+  /** Where it was loaded from (`built-in …` for the shipped ones). */
+  source: string
 }
 
 /** A declared template variable. */
@@ -457,16 +685,31 @@ export interface TemplateInfo {
  * that start. A manager keeps nothing alive: a script ends after its last
  * await even without `shutdown()`, and still-running jobs are killed then.
  */
+/** A size such as `'512M'` or `'1.5G'` (powers of 1024) in bytes; throws `INVALID_SPEC`. */
+export declare function parseSize(text: string): number
+/** A duration such as `'30s'`, `'10m'` or `'1h 30m'` in milliseconds; throws `INVALID_SPEC`. */
+export declare function parseDuration(text: string): number
+
 export declare class JobManager {
   constructor(options?: JobManagerOptions)
   /** Creates a manager and waits until it has started. */
   static create(options?: JobManagerOptions): Promise<JobManager>
   /** Resolves once started; rejects with the start error (`ISOLATION_FAILED`, `IO_ERROR`, `TEMPLATE_ERROR`). */
   ready(): Promise<void>
-  /** How the manager runs. */
+  /** How the manager runs: running and queued jobs, limits, budgets, isolation, store. */
   status(): Promise<ManagerStatus>
   /** The instruction templates the manager knows (built-in and from `templatesDir`). */
   templates(): Promise<TemplateInfo[]>
+  /** The workflows the manager knows (built-in `brand`, and from `templatesDir`). */
+  workflows(): Promise<WorkflowInfo[]>
+  /**
+   * Submits every step of workflow `name` as a chain of dependent jobs (each
+   * step's template gets the variables it declares and the earlier step's
+   * output); a step that fails cancels the later ones. Rejects
+   * `TEMPLATE_ERROR` (unknown workflow, missing or unknown variable) and
+   * submits nothing then.
+   */
+  submitWorkflow(name: string, variables?: Record<string, string | number | boolean>): Promise<Workflow>
   /**
    * The manager's metrics in the Prometheus text exposition format, computed
    * from the store at each call: `claude_jobs_jobs{state=…}`,
@@ -480,18 +723,60 @@ export declare class JobManager {
    * Validates and queues a job; resolves at once with its handle.
    * Rejects `INVALID_SPEC` (with `field`), `TEMPLATE_ERROR`, `SPAWN_FAILED`
    * (CLI not found), `CAPACITY_EXCEEDED` (a `memory` or `cpus` cap larger
-   * than the manager's whole budget, `field` naming it), `SHUTTING_DOWN`.
+   * than the manager's whole budget, `field` naming it), `POLICY_VIOLATION`
+   * (with `field`: the manager's `policy` refuses it), `QUOTA_EXCEEDED` (the
+   * tenant's `maxQueued` jobs are queued, or its budget for today is spent;
+   * `retryAfterMs` when known), `SHUTTING_DOWN`. With `idempotencyKey`, a
+   * repeated submit (same tenant, within 24 h) resolves with the first job.
    */
   submit(spec: JobSpec): Promise<Job>
   /** The job with this id; rejects `JOB_NOT_FOUND` (with `jobId`). */
   get(id: string): Promise<Job>
-  /** Snapshots of every job the store knows, oldest first. */
-  list(): Promise<JobInfo[]>
+  /** One page of jobs, newest first, filtered in the store; follow `nextCursor` for the next. */
+  list(query?: ListQuery): Promise<JobPage>
   /** Cancels a job by id: `false` when it had already ended; rejects `JOB_NOT_FOUND`. */
   cancel(id: string): Promise<boolean>
   /**
+   * Sets a tenant's quota in the store (every manager sharing it applies it;
+   * a raised budget lets waiting jobs start). Rejects `INVALID_SPEC` naming
+   * `tenant` (a bad name) or `quota.<key>`.
+   */
+  setTenant(name: string, quota: TenantQuota): Promise<void>
+  /** A tenant's quota and what it uses now (zeros and nulls for a tenant never seen). */
+  tenantUsage(name: string): Promise<TenantUsage>
+  /**
+   * Creates or replaces the schedule `name` (in the store: every manager on
+   * it fires it). At each tick of `cron` one job of `spec` is submitted,
+   * exactly once across the managers, with the label `schedule=<name>`.
+   * A new or replaced schedule starts now (no catch-up of earlier ticks).
+   * Rejects `INVALID_SPEC` with `field` `name`, `cron`, `timezone`,
+   * `catchUp` or the spec field at fault.
+   */
+  schedule(name: string, cron: string, spec: JobSpec, options?: ScheduleOptions): Promise<Schedule>
+  /** Removes the schedule `name`: `false` when there was none. */
+  unschedule(name: string): Promise<boolean>
+  /** Every schedule in the store, sorted by name. */
+  schedules(): Promise<Schedule[]>
+  /**
+   * The job's collected output files, with size and SHA-256. With
+   * `artifactStore: 'db'` any manager on the store lists them, wherever the
+   * job ran; with `'local'`, only the manager that ran it. Rejects `JOB_NOT_FOUND`.
+   */
+  outputs(jobId: string): Promise<OutputFile[]>
+  /** The bytes of the job's output `name` (a name from `outputs()`, never a path); `null` when it has none. Rejects `JOB_NOT_FOUND`. */
+  readOutput(jobId: string, name: string): Promise<Buffer | null>
+  /**
+   * The job's stdout or stderr log (its current attempt's), the last
+   * `tailBytes` of it when given; empty before the job starts (with
+   * `artifactStore: 'db'`, uploaded every 2 s while it runs). Rejects
+   * `INVALID_SPEC` naming `stream` or `tailBytes`, `JOB_NOT_FOUND`.
+   */
+  readLog(jobId: string, stream: LogStream, options?: ReadLogOptions): Promise<Buffer>
+  /**
    * Stops taking work, lets running jobs finish for up to `drainTimeoutMs`
-   * (default 30 000), then stops the rest (`interrupted`). Idempotent.
+   * (default 30 000), then stops the rest (`interrupted`). Queued jobs stay
+   * queued in a durable store for the next manager; with `storeUrl: 'memory'`
+   * they end `interrupted`. Idempotent.
    */
   shutdown(options?: number | { drainTimeoutMs?: number }): Promise<void>
 }
@@ -505,6 +790,8 @@ export declare class Job {
   readonly state: JobState
   /** A snapshot of the job now. */
   info(): JobInfo
+  /** The spec the job runs with (template rendered, default caps applied), as `submit()` takes it. */
+  spec(): JobSpec
   /** Resolves with the final info once the job has ended (at once if it has); never rejects for a job outcome. */
   wait(): Promise<JobInfo>
   /** Cancels the job: a queued job ends at once, a running one gets SIGTERM, a grace period, then its cgroup is killed. `false` when it had already ended. */
@@ -513,4 +800,17 @@ export declare class Job {
   events(options?: { after?: number }): AsyncGenerator<JobEvent, void, undefined>
   /** `info()`, for `JSON.stringify(job)`. */
   toJSON(): JobInfo
+}
+
+/** The jobs of one `manager.submitWorkflow()` run, in step order. */
+export declare class Workflow {
+  private constructor()
+  /** The workflow's name. */
+  readonly name: string
+  /** `{ step, job }` in the workflow file's order. */
+  readonly steps: ReadonlyArray<{ readonly step: string; readonly job: Job }>
+  /** The job of step `step`, or `undefined`. */
+  job(step: string): Job | undefined
+  /** The last step's job (its output is the workflow's result). */
+  last(): Job
 }

@@ -18,7 +18,7 @@ const ERROR_CODES = Object.freeze(native.errorCodes())
 /** Every job state (snake_case, as in the core), in order. */
 const JOB_STATES = Object.freeze(native.jobStates())
 /** The states a job never leaves. */
-const FINAL_STATES = Object.freeze(JOB_STATES.filter((s) => s !== 'queued' && s !== 'running'))
+const FINAL_STATES = Object.freeze(native.finalStates())
 
 const PREFIX = native.errorPrefix()
 const DEFAULT_DRAIN_TIMEOUT_MS = 30_000
@@ -27,15 +27,18 @@ const EVENT_BATCH = 256
 /**
  * The one error class of the package. `code` is stable (see `ERROR_CODES`);
  * `field` names the option or spec field at fault (as spelled in JS, e.g.
- * `timeoutMs`) and `jobId` the job, when the error is about one.
+ * `timeoutMs`) and `jobId` the job, when the error is about one;
+ * `QUOTA_EXCEEDED` has `tenant` and, when known, `retryAfterMs`.
  */
 class ClaudeJobsError extends Error {
-  constructor(code, message, { field, jobId, cause } = {}) {
+  constructor(code, message, { field, jobId, retryAfterMs, tenant, cause } = {}) {
     super(message, cause === undefined ? undefined : { cause })
     this.name = 'ClaudeJobsError'
     this.code = code
     if (field !== undefined) this.field = field
     if (jobId !== undefined) this.jobId = jobId
+    if (retryAfterMs !== undefined) this.retryAfterMs = retryAfterMs
+    if (tenant !== undefined) this.tenant = tenant
   }
 }
 
@@ -53,6 +56,8 @@ function convertError(err) {
     const e = new ClaudeJobsError(payload.code, payload.message, {
       field: payload.field ?? undefined,
       jobId: payload.jobId ?? undefined,
+      retryAfterMs: payload.retryAfterMs ?? undefined,
+      tenant: payload.tenant ?? undefined,
     })
     // Point the stack at the caller, not at this converter.
     if (err.stack) e.stack = `${e.name} [${e.code}]: ${e.message}\n${err.stack.split('\n').slice(1).join('\n')}`
@@ -63,6 +68,24 @@ function convertError(err) {
     return new ClaudeJobsError('INVALID_SPEC', err.message, { cause: err })
   }
   return err
+}
+
+/**
+ * Throws `INVALID_SPEC` naming the first non-finite number (`NaN`,
+ * `Infinity`) in `value`: napi cannot turn one into JSON, so the core would
+ * never see it to name it. `path` is the key path as the caller spelled it.
+ */
+function checkFinite(value, path = '') {
+  if (typeof value === 'number' && !Number.isFinite(value)) {
+    const field = path || 'value'
+    throw new ClaudeJobsError('INVALID_SPEC', `invalid ${field}: must be a finite number, got ${value}`, { field })
+  }
+  if (Array.isArray(value)) {
+    for (const item of value) checkFinite(item, path)
+  } else if (value !== null && typeof value === 'object') {
+    for (const [key, item] of Object.entries(value)) checkFinite(item, path ? `${path}.${key}` : key)
+  }
+  return value
 }
 
 /** Runs `fn` (sync or async) and converts what it throws. */
@@ -82,21 +105,26 @@ function callSync(fn) {
   }
 }
 
+/** The native managers not yet shut down, for the exit hook. */
+const LIVE = new Set()
 let exitHookInstalled = false
 /**
- * On process exit (natural end or `process.exit()`), SIGKILL the process
- * group of every job still running, so no CLI outlives the script. The core
- * also sets PR_SET_PDEATHSIG on the CLI and sweeps a dead manager's cgroups
- * at the next start. Installing the hook keeps nothing alive.
+ * On process exit (natural end or `process.exit()`), every live manager
+ * SIGKILLs its running jobs' process groups and cgroups (the core's
+ * `kill_running_now`), so no CLI outlives the script. The core also sets
+ * PR_SET_PDEATHSIG on the CLI and sweeps a dead manager's cgroups at the
+ * next start. Installing the hook keeps nothing alive.
  */
 function installExitHook() {
   if (exitHookInstalled) return
   exitHookInstalled = true
   process.on('exit', () => {
-    try {
-      native.killRunningJobs()
-    } catch {
-      // The process is going away; nothing useful to report.
+    for (const manager of LIVE) {
+      try {
+        manager.killRunningNow()
+      } catch {
+        // The process is going away; nothing useful to report.
+      }
     }
   })
 }
@@ -116,7 +144,8 @@ class JobManager {
   #native
 
   constructor(options = {}) {
-    this.#native = callSync(() => new native.NativeJobManager(options))
+    this.#native = callSync(() => new native.NativeJobManager(checkFinite(options ?? {})))
+    LIVE.add(this.#native)
     installExitHook()
   }
 
@@ -132,7 +161,7 @@ class JobManager {
     return call(() => this.#native.ready())
   }
 
-  /** How the manager runs: isolation, concurrency, running jobs, budgets, data dir, templates, store. */
+  /** The core's `ManagerStatus`: running and queued jobs, limits, budgets, isolation, store. */
   status() {
     return call(() => this.#native.status())
   }
@@ -140,6 +169,11 @@ class JobManager {
   /** The instruction templates the manager knows (built-in and from `templatesDir`). */
   templates() {
     return call(() => this.#native.templates())
+  }
+
+  /** The workflows the manager knows (built-in and from `templatesDir`). */
+  workflows() {
+    return call(() => this.#native.workflows())
   }
 
   /**
@@ -152,7 +186,7 @@ class JobManager {
 
   /** Validates and queues a job; resolves with its `Job` handle at once. */
   async submit(spec) {
-    return new Job(await call(() => this.#native.submit(spec)), TOKEN)
+    return new Job(await call(() => this.#native.submit(checkFinite(spec))), TOKEN)
   }
 
   /** The job with this id; rejects `JOB_NOT_FOUND` (with `err.jobId`) if unknown. */
@@ -160,9 +194,13 @@ class JobManager {
     return new Job(await call(() => this.#native.get(id)), TOKEN)
   }
 
-  /** Snapshots of every job the store knows, oldest first. */
-  list() {
-    return call(() => this.#native.list())
+  /**
+   * One page of jobs, newest first: `{ jobs, nextCursor }`. Filters (all
+   * optional): `state`, `template`, `label` (`'key=value'`), `limit`
+   * (default 100, at most 1000), `cursor` (a previous page's `nextCursor`).
+   */
+  list(query = {}) {
+    return call(() => this.#native.list(checkFinite(query ?? {})))
   }
 
   /** Cancels a job by id; `false` when it had already ended. */
@@ -171,21 +209,82 @@ class JobManager {
   }
 
   /**
-   * Stops taking work, lets running jobs finish for up to `drainTimeoutMs`
-   * (default 30 s), then stops the rest (they end `interrupted`); queued
-   * jobs end `interrupted` too. Idempotent. Accepts a number or
-   * `{ drainTimeoutMs }`.
+   * Sets a tenant's quota in the store (every manager sharing it applies it):
+   * `{ maxRunning, maxQueued, dailyBudgetUsd }`, each optional (unset: no limit).
    */
-  shutdown(options) {
+  setTenant(name, quota = {}) {
+    return call(() => this.#native.setTenant(name, checkFinite(quota ?? {}, 'quota')))
+  }
+
+  /** A tenant's quota and what it uses now: running, queued, spent today, budget left. */
+  tenantUsage(name) {
+    return call(() => this.#native.tenantUsage(name))
+  }
+
+  /**
+   * Creates or replaces the schedule `name`: at every tick of `cron` (5
+   * fields, or 6 with seconds first) one job of `spec` is
+   * submitted (once across every manager on the store), labelled
+   * `schedule=<name>`. `options`: `{ timezone, catchUp }` (`'UTC'` and
+   * `'run_once'` by default). Resolves with the `Schedule`.
+   */
+  schedule(name, cron, spec, options = {}) {
+    return call(() => this.#native.schedule(name, cron, checkFinite(spec ?? {}), checkFinite(options ?? {})))
+  }
+
+  /** Removes the schedule `name`; `false` when there was none. */
+  unschedule(name) {
+    return call(() => this.#native.unschedule(name))
+  }
+
+  /** Every schedule in the store, sorted by name. */
+  schedules() {
+    return call(() => this.#native.schedules())
+  }
+
+  /**
+   * The job's collected output files: `[{ name, size, sha256 }]`. With
+   * `artifactStore: 'db'` every manager on the store lists them, wherever
+   * the job ran; with `'local'`, only the one that ran it.
+   */
+  outputs(jobId) {
+    return call(() => this.#native.outputs(jobId))
+  }
+
+  /** The bytes of the job's output `name` (a name from `outputs()`), as a Buffer; `null` when it has none. */
+  readOutput(jobId, name) {
+    return call(() => this.#native.readOutput(jobId, name))
+  }
+
+  /**
+   * The job's `'stdout'` or `'stderr'` log (its current attempt's) as a
+   * Buffer; `{ tailBytes }`: only its last bytes. Empty before the job starts.
+   */
+  readLog(jobId, stream, options = {}) {
+    return call(() => this.#native.readLog(jobId, stream, checkFinite(options ?? {})))
+  }
+
+  /** Submits every step of workflow `name` (e.g. `'brand'`) as a chain of jobs. */
+  async submitWorkflow(name, variables = {}) {
+    return new Workflow(await call(() => this.#native.submitWorkflow(name, checkFinite(variables ?? {}))), TOKEN)
+  }
+
+  /**
+   * Stops taking work, lets running jobs finish for up to `drainTimeoutMs`
+   * (default 30 s), then stops the rest (they end `interrupted`). Queued
+   * jobs stay queued in a durable store (SQLite, PostgreSQL) for the next
+   * manager; with `storeUrl: 'memory'` they end `interrupted`. Idempotent.
+   * Accepts a number or `{ drainTimeoutMs }`.
+   */
+  async shutdown(options) {
     const drain = typeof options === 'number' ? options : options?.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS
     if (typeof drain !== 'number' || !Number.isFinite(drain) || drain < 0) {
-      return Promise.reject(
-        new ClaudeJobsError('INVALID_SPEC', 'drainTimeoutMs must be a number of milliseconds, 0 or more', {
-          field: 'drainTimeoutMs',
-        }),
-      )
+      throw new ClaudeJobsError('INVALID_SPEC', 'invalid drainTimeoutMs: must be a number of milliseconds, 0 or more', {
+        field: 'drainTimeoutMs',
+      })
     }
-    return call(() => this.#native.shutdown(drain))
+    await call(() => this.#native.shutdown(drain))
+    LIVE.delete(this.#native)
   }
 }
 
@@ -216,6 +315,11 @@ class Job {
     return callSync(() => this.#native.info())
   }
 
+  /** The spec the job runs with (template rendered, default caps applied), as `submit` takes it. */
+  spec() {
+    return callSync(() => this.#native.spec())
+  }
+
   /** Resolves with the final `JobInfo` once the job has ended (at once if it has). */
   wait() {
     return call(() => this.#native.wait())
@@ -232,12 +336,37 @@ class Job {
    */
   events(options = {}) {
     const after = options?.after ?? 0
-    const cursor = callSync(() => this.#native.events(after))
+    const cursor = callSync(() => this.#native.events(checkFinite(after, 'after')))
     return eventGenerator(cursor)
   }
 
   toJSON() {
     return this.info()
+  }
+}
+
+/** The jobs of one `submitWorkflow()` run, in step order. */
+class Workflow {
+  /** @private Workflows come from `JobManager.submitWorkflow`. */
+  constructor(nativeWorkflow, token) {
+    if (token !== TOKEN) throw new TypeError('Workflows come from JobManager.submitWorkflow()')
+    /** The workflow's name. */
+    this.name = nativeWorkflow.name
+    /** `{ step, job }` in the workflow file's order. */
+    this.steps = Object.freeze(
+      nativeWorkflow.stepNames().map((step, i) => Object.freeze({ step, job: new Job(nativeWorkflow.jobAt(i), TOKEN) })),
+    )
+    Object.freeze(this)
+  }
+
+  /** The job of step `step`, or `undefined`. */
+  job(step) {
+    return this.steps.find((s) => s.step === step)?.job
+  }
+
+  /** The last step's job (its output is the workflow's result). */
+  last() {
+    return this.steps[this.steps.length - 1].job
   }
 }
 
@@ -249,11 +378,24 @@ async function* eventGenerator(cursor) {
   }
 }
 
+/** A size such as `'512M'` or `'1.5G'` (powers of 1024) in bytes; throws `INVALID_SPEC`. */
+function parseSize(text) {
+  return callSync(() => native.parseSize(text))
+}
+
+/** A duration such as `'30s'`, `'10m'` or `'1h 30m'` in milliseconds; throws `INVALID_SPEC`. */
+function parseDuration(text) {
+  return callSync(() => native.parseDuration(text))
+}
+
 module.exports = {
   JobManager,
   Job,
+  Workflow,
   ClaudeJobsError,
   ERROR_CODES,
   JOB_STATES,
   FINAL_STATES,
+  parseSize,
+  parseDuration,
 }

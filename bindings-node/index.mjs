@@ -4,4 +4,4 @@ import { createRequire } from 'node:module'
 const require = createRequire(import.meta.url)
 const cjs = require('./index.js')
 
-export const { JobManager, Job, ClaudeJobsError, ERROR_CODES, JOB_STATES, FINAL_STATES } = cjs
+export const { JobManager, Job, Workflow, ClaudeJobsError, ERROR_CODES, JOB_STATES, FINAL_STATES, parseSize, parseDuration } = cjs

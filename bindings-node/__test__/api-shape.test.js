@@ -25,7 +25,7 @@ function unionMembers(name) {
 }
 
 test('exports: exactly what index.d.ts declares at run time', () => {
-  const declared = [...DTS.matchAll(/^export declare (?:class|const) (\w+)/gm)].map((m) => m[1]).sort()
+  const declared = [...DTS.matchAll(/^export declare (?:class|const|function) (\w+)/gm)].map((m) => m[1]).sort()
   assert.deepEqual(Object.keys(cjs).sort(), declared)
   assert.deepEqual([...cjs.JOB_STATES], unionMembers('JobState'))
   assert.deepEqual([...cjs.FINAL_STATES], ['succeeded', 'failed', 'cancelled', 'timed_out', 'oom_killed', 'interrupted'])
@@ -50,6 +50,11 @@ test('JobInfo, Usage, ResourceStats, ResourceLimits keys match the declarations'
   const status = await manager.status()
   assert.deepEqual(Object.keys(status).sort(), interfaceKeys('ManagerStatus').sort())
   assert.deepEqual(Object.keys(status.storeHealth).sort(), interfaceKeys('StoreHealth').sort())
+  const page = await manager.list()
+  assert.deepEqual(Object.keys(page).sort(), interfaceKeys('JobPage').sort())
+  // The spec comes back with exactly the keys `submit` takes (JobSpec and its caps).
+  const specKeys = [...interfaceKeys('JobSpec'), ...interfaceKeys('ResourceLimitsInput')].sort()
+  assert.deepEqual(Object.keys(job.spec()).sort(), specKeys)
   // Each event has exactly the declared keys of its interface.
   const byType = Object.fromEntries(
     [...DTS.matchAll(/export interface (\w+Event) extends EventBase \{ ?\n?\s*type: '(\w+)'/g)].map((m) => [m[2], m[1]]),
@@ -87,6 +92,22 @@ test('templates(): the built-in ones, shaped as TemplateInfo', async () => {
   assert.match(brief.source, /^built-in/)
 })
 
-test('Job handles come only from the manager', () => {
+test('workflows(): the built-in brand workflow, shaped as WorkflowInfo', async () => {
+  const workflows = await fakeManager().workflows()
+  const brand = workflows.find((w) => w.name === 'brand')
+  assert.ok(brand, JSON.stringify(workflows))
+  for (const w of workflows) assert.deepEqual(Object.keys(w).sort(), interfaceKeys('WorkflowInfo').sort())
+  assert.deepEqual(brand.steps.map((s) => s.name), ['research', 'brief', 'draft'])
+  for (const s of brand.steps) assert.deepEqual(Object.keys(s).sort(), interfaceKeys('WorkflowStepInfo').sort())
+})
+
+test('Job and Workflow handles come only from the manager', () => {
   assert.throws(() => new cjs.Job(), TypeError)
+  assert.throws(() => new cjs.Workflow(), TypeError)
+})
+
+test('parseSize and parseDuration use the core parsers', () => {
+  assert.equal(cjs.parseSize('512M'), 512 * 1024 * 1024)
+  assert.equal(cjs.parseDuration('1h 30m'), 90 * 60 * 1000)
+  assert.throws(() => cjs.parseSize('lots'), (e) => e instanceof cjs.ClaudeJobsError && e.code === 'INVALID_SPEC' && e.field === 'size')
 })

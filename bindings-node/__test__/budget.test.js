@@ -66,7 +66,7 @@ test('a cap larger than the whole budget is refused at submit: CAPACITY_EXCEEDED
     assert.equal(err.field, field)
     assert.match(err.message, /budget/)
   }
-  assert.deepEqual(await manager.list(), [])
+  assert.deepEqual((await manager.list()).jobs, [])
   // A cap that fits the budget is taken.
   const ok = await manager.submit({ prompt: 'fits', memory: '256M', cpus: 0.5, env: { FAKE_CLAUDE_SCENARIO: 'trivial' } })
   assert.equal((await ok.wait()).state, 'succeeded')
@@ -85,6 +85,10 @@ test("budgets: 'off', 'auto', numbers; the default memory budget is 'auto'", asy
   const bytes = await fakeManager({ isolation: 'off', memoryBudget: 64 * MIB, cpuBudget: 0.5 }).status()
   assert.equal(bytes.memoryBudget, 64 * MIB)
   assert.equal(bytes.cpuBudget, 0.5)
+  // Text, as read from the environment.
+  const text = await fakeManager({ isolation: 'off', memoryBudget: '300M', cpuBudget: '1.5' }).status()
+  assert.equal(text.memoryBudget, 300 * MIB)
+  assert.equal(text.cpuBudget, 1.5)
 })
 
 test('bad budgets throw INVALID_SPEC from the constructor, naming the option', () => {
@@ -93,9 +97,14 @@ test('bad budgets throw INVALID_SPEC from the constructor, naming the option', (
     [{ memoryBudget: '1K' }, 'memoryBudget'],
     [{ memoryBudget: -1 }, 'memoryBudget'],
     [{ memoryBudget: true }, 'memoryBudget'],
+    [{ memoryBudget: 1024 }, 'memoryBudget'],
+    [{ memoryBudget: '' }, 'memoryBudget'],
     [{ cpuBudget: 0 }, 'cpuBudget'],
     [{ cpuBudget: 'many' }, 'cpuBudget'],
     [{ cpuBudget: [] }, 'cpuBudget'],
+    [{ cpuBudget: -1.5 }, 'cpuBudget'],
+    [{ cpuBudget: '0' }, 'cpuBudget'],
+    [{ cpuBudget: 'NaN' }, 'cpuBudget'],
   ]
   for (const [options, field] of cases) {
     assert.throws(

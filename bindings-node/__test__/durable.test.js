@@ -29,7 +29,7 @@ test('a job outlives its manager: a new manager on the data dir has it, events i
     replayed.map((e) => [e.seq, e.type]),
     events.map((e) => [e.seq, e.type]),
   )
-  assert.ok((await second.list()).some((i) => i.id === job.id))
+  assert.ok((await second.list()).jobs.some((i) => i.id === job.id))
 })
 
 test('two managers on one data dir in one process leave each other\'s jobs alone', async () => {

@@ -57,11 +57,36 @@ test('INVALID_SPEC names the spec field, as spelled in JS', async () => {
     [{ prompt: 'hi', runAs: { uid: 1000 } }, 'runAs'],
     [{ prompt: 'hi', timeout: 5000 }, 'timeout'],
     [{ prompt: 42 }, 'prompt'],
+    [{ prompt: 'hi', runAs: { uid: 1000, gid: -1 } }, 'runAs.gid'],
+    [{ prompt: 'hi', env: { MY_VAR: 1 } }, 'env.MY_VAR'],
+    // Non-finite numbers (napi cannot pass them on: index.js names them).
+    [{ prompt: 'hi', cpus: NaN }, 'cpus'],
+    [{ prompt: 'hi', cpus: Infinity }, 'cpus'],
+    [{ prompt: 'hi', timeoutMs: -Infinity }, 'timeoutMs'],
+    // Unknown keys are named, never dropped (a typo must not lose a limit).
+    [{ prompt: 'hi', maxTurn: 3 }, 'maxTurn'],
+    [{ prompt: 'hi', max_turns: 3 }, 'max_turns'],
+    [{ prompt: 'hi', output: { file: 'x.md', folder: 'out', path: 'y' } }, 'output.path'],
   ]
   for (const [spec, field] of cases) {
     await rejectsWith(manager.submit(spec), { code: 'INVALID_SPEC', field })
   }
   await rejectsWith(manager.submit('just a string'), { code: 'INVALID_SPEC', field: 'spec' })
+})
+
+test('bad list queries: INVALID_SPEC naming the filter', async () => {
+  const cases = [
+    [{ limit: 0 }, 'limit'],
+    [{ limit: 1.5 }, 'limit'],
+    [{ limit: NaN }, 'limit'],
+    [{ state: 'bogus' }, 'state'],
+    [{ label: 'no-equals' }, 'label'],
+    [{ cursor: 'not a cursor!' }, 'cursor'],
+    [{ order: 'oldest' }, 'order'],
+  ]
+  for (const [query, field] of cases) {
+    await rejectsWith(manager.list(query), { code: 'INVALID_SPEC', field })
+  }
 })
 
 test('JOB_NOT_FOUND carries the job id', async () => {
@@ -114,6 +139,18 @@ test('bad manager options throw synchronously from the constructor', async () =>
     [{ defaultTimeoutMs: 0 }, 'defaultTimeoutMs'],
     [{ env: { A: {} } }, 'env.A'],
     [{ claudeBinary: 'claude' }, 'claudeBinary'],
+    [{ store: 'memory' }, 'store'],
+    [{ recovery: 'retry' }, 'recovery'],
+    [{ retryBackoff: { baseMs: 0, maxMs: 1 } }, 'retryBackoff.baseMs'],
+    [{ retention: { jobsDays: -1 } }, 'retention.jobsDays'],
+    [{ killGrace: 5 }, 'killGrace'],
+    [{ retryBackoff: { baseMs: 1000, maxMs: 10 } }, 'retryBackoff.maxMs'],
+    [{ retention: { outputsDays: -1 } }, 'retention.outputsDays'],
+    // Non-finite numbers (napi cannot pass them on: index.js names them).
+    [{ maxConcurrent: NaN }, 'maxConcurrent'],
+    [{ maxConcurrent: Infinity }, 'maxConcurrent'],
+    [{ defaultLimits: { cpus: NaN } }, 'defaultLimits.cpus'],
+    [{ defaultLimits: { cpus: Infinity } }, 'defaultLimits.cpus'],
   ]
   for (const [options, field] of cases) {
     const err = await rejectsWith(() => new JobManager(options), { code: 'INVALID_SPEC', field })
@@ -133,9 +170,16 @@ test('the documented manager options are accepted', async () => {
     defaultIdleTimeoutMs: 60_000,
     env: { SOME_VAR: 'x' },
     memoryPressureLimitMs: 30_000,
+    recovery: 'requeue',
+    leaseTtlMs: 30_000,
+    heartbeatIntervalMs: 5_000,
+    retryBackoff: { baseMs: 100, maxMs: 1_000 },
+    retention: { jobsDays: 1 },
+    nodeId: 'n1',
   })
   const status = await m.status()
   assert.ok(status.maxConcurrent >= 1)
+  assert.equal(status.nodeId, 'n1')
   const info = await (await m.submit({ prompt: 'hi', env: { FAKE_CLAUDE_SCENARIO: 'trivial' } })).wait()
   assert.equal(info.state, 'succeeded')
   assert.deepEqual(info.limits, { cpus: 1, memory: 256 * 1024 * 1024, pids: 128 })

@@ -119,7 +119,7 @@ test('wait() on a finished job resolves at once with the same info', async () =>
 test('list() shows a running job as its handle does (pid, isolation)', async () => {
   const job = await manager.submit({ prompt: 'slow', env: { FAKE_CLAUDE_SCENARIO: 'slow', FAKE_CLAUDE_SECONDS: '30' } })
   await waitForEvent(job, 'assistant_text')
-  const listed = (await manager.list()).find((i) => i.id === job.id)
+  const listed = (await manager.list()).jobs.find((i) => i.id === job.id)
   assert.equal(listed.state, 'running')
   assert.equal(listed.pid, job.info().pid)
   assert.equal(listed.isolation, job.info().isolation)
@@ -127,9 +127,10 @@ test('list() shows a running job as its handle does (pid, isolation)', async () 
   assert.equal((await job.wait()).state, 'cancelled')
 })
 
-test('list() holds every job, oldest first', async () => {
-  const infos = await manager.list()
-  assert.ok(infos.length >= 10)
-  const ids = infos.map((i) => i.id)
-  assert.deepEqual([...ids].sort(), ids)
+test('list() holds every job, newest first', async () => {
+  const { jobs, nextCursor } = await manager.list()
+  assert.ok(jobs.length >= 10)
+  assert.equal(nextCursor, null)
+  const ids = jobs.map((i) => i.id)
+  assert.deepEqual([...ids].sort().reverse(), ids)
 })

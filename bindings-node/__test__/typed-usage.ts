@@ -1,7 +1,7 @@
 // Typed usage of the CommonJS entry, checked by `tsc --noEmit` (never run).
 // Every line must type-check; the @ts-expect-error lines must not.
-import { ClaudeJobsError, ERROR_CODES, Job, JobManager, JOB_STATES } from 'claude-jobs'
-import type { ErrorCode, JobEvent, JobInfo, JobSpec, JobState, ManagerStatus } from 'claude-jobs'
+import { ClaudeJobsError, ERROR_CODES, FINAL_STATES, Job, JobManager, JOB_STATES, parseDuration, parseSize, Workflow } from 'claude-jobs'
+import type { CatchUp, ErrorCode, JobEvent, JobInfo, JobPage, JobSpec, JobState, ListQuery, LogStream, ManagerStatus, OutputFile, ReadLogOptions, Schedule, ScheduleOptions, WorkflowInfo } from 'claude-jobs'
 
 export async function usage(): Promise<void> {
   const manager = new JobManager({
@@ -18,6 +18,10 @@ export async function usage(): Promise<void> {
     memoryPressureLimitMs: 60_000,
     memoryBudget: '8G',
     cpuBudget: 'auto',
+    maxOutputBytes: 1 << 20,
+    retryBackoff: { baseMs: 100, maxMs: 1_000 },
+    retention: { outputsDays: 0 },
+    storeUrl: 'memory',
   })
   new JobManager({ memoryBudget: 512 * 1024 * 1024, cpuBudget: 1.5 })
   new JobManager({ memoryBudget: 'off', cpuBudget: 'off' })
@@ -61,12 +65,52 @@ export async function usage(): Promise<void> {
   console.log(id, state, peak, tokens, cost, info.sessionId?.length, info.result?.toUpperCase())
   const cancelled: boolean = await job.cancel()
   const again: Job = await manager.get(info.id)
-  const all: JobInfo[] = await manager.list()
+  const query: ListQuery = { state: 'failed', template: 'brief', label: 'team=marketing', limit: 50 }
+  const page: JobPage = await manager.list(query)
+  const all: JobInfo[] = page.jobs
+  const next: JobPage | null = page.nextCursor === null ? null : await manager.list({ ...query, cursor: page.nextCursor })
   const status: ManagerStatus = await manager.status()
   const memoryBudget: number | null = status.memoryBudget
   const cpuBudget: number | null = status.cpuBudget
+  const queued: number = status.queued
   const metrics: string = await manager.metrics()
-  console.log(cancelled, again.info().state, all.length, status.isolation, memoryBudget, cpuBudget, metrics.length)
+  console.log(cancelled, again.info().state, all.length, next, status.isolation, memoryBudget, cpuBudget, queued, metrics.length)
+  const spec2: JobSpec = job.spec()
+  await manager.submit(spec2)
+  const workflows: WorkflowInfo[] = await manager.workflows()
+  const wf: Workflow = await manager.submitWorkflow('brand', { brand: 'ACME' })
+  const brief: Job | undefined = wf.job('brief')
+  const steps: string[] = wf.steps.map((s) => s.step)
+  console.log(workflows.length, brief?.id, steps, await wf.last().wait(), wf.name)
+  const bytes: number = parseSize('512M')
+  const ms: number = parseDuration('10m')
+  console.log(bytes, ms, FINAL_STATES)
+  const scheduleOptions: ScheduleOptions = { timezone: 'Europe/Paris', catchUp: 'skip' }
+  const nightly: Schedule = await manager.schedule('nightly', '0 3 * * *', { prompt: 'Report', labels: { team: 'ops' } }, scheduleOptions)
+  await manager.schedule('every-2s', '*/2 * * * * *', { prompt: 'Tick' })
+  const catchUp: CatchUp = nightly.catchUp
+  const nextTick: number | null = nightly.nextTickMs
+  const scheduled: Schedule[] = await manager.schedules()
+  const removed: boolean = await manager.unschedule('nightly')
+  console.log(catchUp, nextTick, nightly.spec.prompt, nightly.lastTickMs, scheduled.map((s) => s.name), removed)
+  const shared = new JobManager({ storeUrl: 'sqlite:///tmp/shared.db', artifactStore: 'db' })
+  new JobManager({ artifactStore: 'local' })
+  new JobManager({ artifactStore: 's3://bucket/jobs' })
+  // @ts-expect-error: 'local', 'db' or an s3:// URL
+  new JobManager({ artifactStore: 'nfs' })
+  const files: OutputFile[] = await shared.outputs(job.id)
+  for (const f of files) {
+    const content: Buffer | null = await shared.readOutput(job.id, f.name)
+    console.log(f.name, f.size, f.sha256.length, content?.length)
+  }
+  const stream: LogStream = 'stderr'
+  const tail: ReadLogOptions = { tailBytes: 4096 }
+  const log: Buffer = await shared.readLog(job.id, 'stdout')
+  const end: Buffer = await shared.readLog(job.id, stream, tail)
+  console.log(log.toString('utf8'), end.length, (await shared.readLog(job.id, 'stdout', {})).length)
+  // @ts-expect-error: a log is 'stdout' or 'stderr'
+  await shared.readLog(job.id, 'both')
+  await manager.shutdown({ drainTimeoutMs: 1_000 })
   await manager.shutdown({ drainTimeoutMs: 1_000 })
   await manager.shutdown(0)
   await manager.shutdown()
@@ -93,5 +137,11 @@ export async function usage(): Promise<void> {
   new JobManager({ cpuBudget: 'half' })
   // @ts-expect-error: Job handles come from the manager
   new Job()
+  // @ts-expect-error: a list filter is a known state
+  await manager.list({ state: 'broken' })
+  // @ts-expect-error: catchUp is 'run_once' or 'skip'
+  await manager.schedule('x', '* * * * *', { prompt: 'x' }, { catchUp: 'runOnce' })
+  // @ts-expect-error: the spec is an object
+  await manager.schedule('x', '* * * * *', 'prompt')
   console.log(wrong)
 }

@@ -7,6 +7,7 @@
 //! `err.code`, `err.field` and `err.jobId` as properties. The code comes from
 //! [`claude_jobs::ErrorKind::code`], never from parsing a message.
 
+use claude_jobs::wire::{Spelling, Style};
 use claude_jobs::{Error, ErrorKind};
 use serde_json::{json, Map, Value};
 
@@ -21,7 +22,12 @@ pub(crate) struct JsError {
     pub message: String,
     /// The option or spec field, spelled as in JavaScript (`timeoutMs`).
     pub field: Option<String>,
-    pub job_id: Option<String>,
+    /// (`Box<str>`, as `tenant`: keeps `Result<_, JsError>` small.)
+    pub job_id: Option<Box<str>>,
+    /// How long to wait before trying again (`QUOTA_EXCEEDED`), in ms.
+    pub retry_after_ms: Option<u64>,
+    /// The tenant whose quota refused the job (`QUOTA_EXCEEDED`).
+    pub tenant: Option<Box<str>>,
 }
 
 impl JsError {
@@ -34,6 +40,8 @@ impl JsError {
             message: format!("invalid {field}: {reason}"),
             field: Some(field),
             job_id: None,
+            retry_after_ms: None,
+            tenant: None,
         }
     }
 
@@ -48,6 +56,12 @@ impl JsError {
         if let Some(id) = self.job_id {
             payload.insert("jobId".into(), json!(id));
         }
+        if let Some(ms) = self.retry_after_ms {
+            payload.insert("retryAfterMs".into(), json!(ms));
+        }
+        if let Some(t) = self.tenant {
+            payload.insert("tenant".into(), json!(t));
+        }
         napi::Error::new(
             napi::Status::GenericFailure,
             format!("{PREFIX}{}", Value::Object(payload)),
@@ -56,27 +70,31 @@ impl JsError {
 }
 
 impl From<Error> for JsError {
+    /// A core error whose field is already spelled for JS (the `wire` read,
+    /// or [`spelled`]): kept as is. Template errors name a template variable,
+    /// the caller's own word.
     fn from(e: Error) -> Self {
-        let kind = e.kind();
-        // Field errors are reworded with the JS name (`invalid timeoutMs: …`).
-        let (field, message) = match &e {
-            Error::InvalidSpec { field, reason, .. } => {
-                let js = js_field_name(field);
-                (Some(js.clone()), format!("invalid {js}: {reason}"))
-            }
-            Error::CapacityExceeded { field, reason, .. } => {
-                let js = js_field_name(field);
-                (Some(js.clone()), format!("{js} {reason}"))
-            }
-            // Template errors name a template variable: the caller's own word.
-            Error::Template { field, .. } => (field.clone(), e.to_string()),
-            _ => (e.field().map(js_field_name), e.to_string()),
+        let field = match &e {
+            Error::InvalidSpec { field, .. }
+            | Error::CapacityExceeded { field, .. }
+            | Error::PolicyViolation { field, .. } => Some(field.clone()),
+            Error::Template { field, .. } => field.clone(),
+            // The manager option at fault (`claude_bin` → `claudeBin`).
+            other => other.field().map(|f| Style::Camel.spell(f)),
+        };
+        let tenant = match &e {
+            Error::QuotaExceeded { tenant, .. } => Some(tenant.as_str().into()),
+            _ => None,
         };
         JsError {
-            code: kind.code(),
-            message,
+            code: e.kind().code(),
+            message: e.to_string(),
             field,
-            job_id: e.job_id().map(str::to_string),
+            job_id: e.job_id().map(Into::into),
+            // Rounded up: a caller that waits this long is not refused again
+            // for want of a millisecond.
+            retry_after_ms: e.retry_after().map(|d| d.as_micros().div_ceil(1000) as u64),
+            tenant,
         }
     }
 }
@@ -87,36 +105,27 @@ impl From<JsError> for napi::Error {
     }
 }
 
-/// Converts a core error for a `?` in a function returning `napi::Result`.
+/// A core error about an object the caller gave (options, spec, query): its
+/// field spelled as the caller spelled it.
+pub(crate) fn spelled(e: Error, spelling: &Spelling) -> JsError {
+    JsError::from(spelling.error(e))
+}
+
+/// A core error with no object of the caller's to spell it from: fields in
+/// plain camelCase.
 pub(crate) fn core(e: Error) -> napi::Error {
+    let e = match e {
+        Error::InvalidSpec { field, reason } => Error::InvalidSpec {
+            field: Style::Camel.spell(&field),
+            reason,
+        },
+        Error::CapacityExceeded { field, reason } => Error::CapacityExceeded {
+            field: Style::Camel.spell(&field),
+            reason,
+        },
+        other => other,
+    };
     JsError::from(e).into_napi()
-}
-
-/// The JavaScript spelling of a core field or option name (`idle_timeout` →
-/// `idleTimeoutMs`, `claude_bin` → `claudeBin`).
-pub(crate) fn js_field_name(core_name: &str) -> String {
-    match core_name {
-        "timeout" => "timeoutMs".into(),
-        "idle_timeout" => "idleTimeoutMs".into(),
-        other => camel_case(other),
-    }
-}
-
-/// `snake_case` → `camelCase`.
-pub(crate) fn camel_case(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut upper = false;
-    for c in s.chars() {
-        if c == '_' {
-            upper = true;
-        } else if upper {
-            out.extend(c.to_uppercase());
-            upper = false;
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -124,12 +133,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn core_field_names_are_spelled_for_javascript() {
-        assert_eq!(js_field_name("timeout"), "timeoutMs");
-        assert_eq!(js_field_name("idle_timeout"), "idleTimeoutMs");
-        assert_eq!(js_field_name("max_budget_usd"), "maxBudgetUsd");
-        assert_eq!(js_field_name("memory"), "memory");
-        assert_eq!(js_field_name("claude_bin"), "claudeBin");
+    fn fields_are_spelled_for_javascript() {
+        let spawn = Error::Spawn { path: "x".into(), reason: "gone".into(), source: None };
+        assert_eq!(JsError::from(spawn).field.as_deref(), Some("claudeBin"));
+        let e = JsError::from(Error::InvalidSpec { field: "env.MY_VAR".into(), reason: "bad".into() });
+        assert_eq!(e.field.as_deref(), Some("env.MY_VAR"));
+    }
+
+    #[test]
+    fn quota_exceeded_carries_the_tenant_and_the_wait() {
+        let e = JsError::from(Error::QuotaExceeded {
+            tenant: "a".into(),
+            reason: "full".into(),
+            retry_after: Some(std::time::Duration::from_micros(1500)),
+        });
+        assert_eq!((e.code, e.tenant.as_deref(), e.retry_after_ms), ("QUOTA_EXCEEDED", Some("a"), Some(2)));
     }
 
     #[test]

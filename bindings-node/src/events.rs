@@ -9,7 +9,7 @@ use futures_util::FutureExt;
 use napi_derive::napi;
 use serde_json::{Map, Value};
 
-use crate::errors::camel_case;
+use claude_jobs::wire::Style;
 
 /// An event as JS sees it: `{ type, seq, atMs, ...fields }`.
 ///
@@ -43,7 +43,7 @@ pub(crate) fn event_record(rec: &EventRecord) -> Value {
             },
             (_, v) => v,
         };
-        out.insert(camel_case(&key), value);
+        out.insert(Style::Camel.spell(&key), value);
     }
     Value::Object(out)
 }

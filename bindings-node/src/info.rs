@@ -7,10 +7,10 @@
 //! The keys are listed explicitly (they are the API); only `stats`, a flat
 //! set of counters, follows the core's `ResourceStats` automatically.
 
-use claude_jobs::{JobInfo, ResourceLimits, ResourceStats, StoreHealth, Template, Usage};
+use claude_jobs::wire::Style;
+use claude_jobs::{JobInfo, PermissionDenial, ResourceLimits, ResourceStats, Template, Usage};
 use serde_json::{json, Value};
 
-use crate::errors::camel_case;
 
 /// The JS view of a job snapshot (`JobInfo` in index.d.ts).
 pub(crate) fn job_info(i: &JobInfo) -> Value {
@@ -19,6 +19,7 @@ pub(crate) fn job_info(i: &JobInfo) -> Value {
         "state": i.state.as_str(),
         "template": i.template,
         "labels": i.labels,
+        "tenant": i.tenant,
         "priority": i.priority,
         "createdAt": i.created_at,
         "startedAt": i.started_at,
@@ -41,7 +42,18 @@ pub(crate) fn job_info(i: &JobInfo) -> Value {
         "limits": limits(&i.limits),
         "logDir": i.log_dir.as_ref().map(|p| p.display().to_string()),
         "outputs": i.outputs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+        "structuredOutput": i.structured_output,
+        "permissionDenials": i.permission_denials.iter().map(permission_denial).collect::<Vec<_>>(),
+        "resumedSession": i.resumed_session,
+        "workDir": i.work_dir.as_ref().map(|p| p.display().to_string()),
+        "configDir": i.config_dir.as_ref().map(|p| p.display().to_string()),
     })
+}
+
+/// A tool call the CLI denied (`PermissionDenial` in index.d.ts); the
+/// input is the CLI's own JSON, passed through untouched.
+fn permission_denial(d: &PermissionDenial) -> Value {
+    json!({ "toolName": d.tool_name, "toolUseId": d.tool_use_id, "toolInput": d.tool_input })
 }
 
 /// Token counts (`Usage` in index.d.ts).
@@ -64,7 +76,7 @@ fn stats(s: &ResourceStats) -> Value {
 fn camel_keys(v: Value) -> Value {
     match v {
         Value::Object(m) => {
-            Value::Object(m.into_iter().map(|(k, v)| (camel_case(&k), v)).collect())
+            Value::Object(m.into_iter().map(|(k, v)| (Style::Camel.spell(&k), v)).collect())
         }
         other => other,
     }
@@ -96,15 +108,5 @@ pub(crate) fn template(t: &Template) -> Value {
         "timeoutMs": t.timeout.map(|d| d.as_millis() as u64),
         "idleTimeoutMs": t.idle_timeout.map(|d| d.as_millis() as u64),
         "output": t.output.as_ref().map(|o| json!({ "file": o.file, "folder": o.folder, "name": o.name })),
-    })
-}
-
-/// Whether the manager's store answers (`StoreHealth` in index.d.ts).
-pub(crate) fn store_health(h: &StoreHealth) -> Value {
-    json!({
-        "healthy": h.healthy,
-        "lastError": h.last_error,
-        "sinceMs": h.since_ms,
-        "outages": h.outages,
     })
 }

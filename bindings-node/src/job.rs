@@ -20,7 +20,6 @@ pub struct NativeJob {
 
 impl NativeJob {
     pub(crate) fn new(job: Job) -> Self {
-        crate::registry::track(&job);
         NativeJob { job }
     }
 }
@@ -43,6 +42,13 @@ impl NativeJob {
     #[napi(ts_return_type = "Record<string, unknown>")]
     pub fn info(&self) -> Value {
         job_info(&self.job.info())
+    }
+
+    /// The spec the job runs with (template rendered, the manager's default
+    /// caps applied), in the input's spelling (`timeoutMs`, `maxTurns`).
+    #[napi(ts_return_type = "Record<string, unknown>")]
+    pub fn spec(&self) -> Value {
+        crate::wire::to_js(self.job.spec())
     }
 
     /// The final info once the job has ended: at once if it has, else a
@@ -77,6 +83,6 @@ impl NativeJob {
                 .into())
             }
         };
-        Ok(NativeEventStream::new(self.job.events_after(after)))
+        Ok(NativeEventStream::new(self.job.events(after)))
     }
 }

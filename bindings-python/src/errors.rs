@@ -76,6 +76,12 @@ fn to_py_err_in(py: Python<'_>, err: Error) -> PyErr {
             },
         )
         .and_then(|exc| {
+            if let Some(d) = err.retry_after() {
+                exc.setattr("retry_after", d.as_secs_f64())?;
+            }
+            if let Error::QuotaExceeded { tenant, .. } = &err {
+                exc.setattr("tenant", tenant)?;
+            }
             if let Some(io) = err.source().and_then(|s| s.downcast_ref::<std::io::Error>()) {
                 let cause = match io.raw_os_error() {
                     Some(errno) => py

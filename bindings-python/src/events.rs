@@ -15,9 +15,11 @@ use crate::runtime::future_into_py;
 
 /// One thing that happened to a job.
 ///
-/// `type` is the snake_case tag (`queued`, `started`, `init`,
-/// `assistant_text`, `tool_use`, `tool_result`, `api_retry`, `rate_limit`,
-/// `result`, `memory_pressure`, `stopping`, `finished`, `warning`, `other`),
+/// `type` is the snake_case tag (`queued`, `started`, `resuming`,
+/// `permission_denied`, `init`, `assistant_text`, `tool_use`, `tool_result`,
+/// `api_retry`, `rate_limit`, `result`, `memory_pressure`, `stopping`,
+/// `finished`, `warning`, `retrying`, `budget_wait`, `other`: the core's
+/// `JobEvent`; `claude_jobs.JOB_EVENT_TYPES` lists them),
 /// `seq` its number in the job's stream (from 1; pass it to
 /// `job.events(after=seq)` to resume), `at_ms` the Unix time in ms. The
 /// event's own fields (`pid`, `text`, `name`, `state`, …) are attributes

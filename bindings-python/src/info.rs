@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use pyo3::prelude::*;
 
+use crate::convert::Json;
 use crate::records::record_class;
 
 /// Token counts reported by the CLI.
@@ -98,15 +99,6 @@ pub struct ResourceLimits {
 
 impl ResourceLimits {
     const FIELDS: &'static [&'static str] = &["cpus", "memory", "pids"];
-
-    /// The core's limits.
-    pub fn to_core(&self) -> claude_jobs::ResourceLimits {
-        claude_jobs::ResourceLimits {
-            cpus: self.cpus,
-            memory: self.memory,
-            pids: self.pids,
-        }
-    }
 }
 
 impl From<claude_jobs::ResourceLimits> for ResourceLimits {
@@ -119,25 +111,13 @@ impl From<claude_jobs::ResourceLimits> for ResourceLimits {
     }
 }
 
-record_class!(ResourceLimits, "ResourceLimits", {
-    /// `ResourceLimits(cpus=0.5, memory="512M", pids=256)`; memory also as bytes.
-    #[new]
-    #[pyo3(signature = (*, cpus=None, memory=None, pids=None))]
-    fn new(
-        cpus: Option<&Bound<'_, PyAny>>,
-        memory: Option<&Bound<'_, PyAny>>,
-        pids: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Self> {
-        Ok(ResourceLimits {
-            cpus: crate::convert::float_arg("cpus", cpus, "a number of cores")?,
-            memory: crate::convert::size_arg("memory", memory)?,
-            pids: crate::convert::int_arg::<u64>("pids", pids, "a number of processes")?,
-        })
-    }
-});
+record_class!(ResourceLimits, "ResourceLimits", {});
 
 /// A snapshot of one job: what `Job.wait()`, `Job.info()`, `JobManager.get()`
 /// and `JobManager.list()` return. Times are Unix milliseconds.
+/// `structured_output` (with `json_schema`) is the answer as plain Python
+/// values; `permission_denials` a list of `{tool_name, tool_use_id,
+/// tool_input}` dicts.
 #[pyclass(frozen, get_all, module = "claude_jobs", name = "JobInfo")]
 #[derive(Clone)]
 pub struct JobInfo {
@@ -145,6 +125,7 @@ pub struct JobInfo {
     state: &'static str,
     template: Option<String>,
     labels: BTreeMap<String, String>,
+    tenant: Option<String>,
     priority: i32,
     created_at: u64,
     started_at: Option<u64>,
@@ -167,6 +148,11 @@ pub struct JobInfo {
     limits: ResourceLimits,
     log_dir: Option<PathBuf>,
     outputs: Vec<PathBuf>,
+    structured_output: Json,
+    permission_denials: Json,
+    resumed_session: Option<String>,
+    work_dir: Option<PathBuf>,
+    config_dir: Option<PathBuf>,
 }
 
 impl JobInfo {
@@ -175,6 +161,7 @@ impl JobInfo {
         "state",
         "template",
         "labels",
+        "tenant",
         "priority",
         "created_at",
         "started_at",
@@ -197,6 +184,11 @@ impl JobInfo {
         "limits",
         "log_dir",
         "outputs",
+        "structured_output",
+        "permission_denials",
+        "resumed_session",
+        "work_dir",
+        "config_dir",
     ];
 }
 
@@ -207,6 +199,7 @@ impl From<claude_jobs::JobInfo> for JobInfo {
             state: i.state.as_str(),
             template: i.template,
             labels: i.labels,
+            tenant: i.tenant,
             priority: i.priority,
             created_at: i.created_at,
             started_at: i.started_at,
@@ -229,6 +222,11 @@ impl From<claude_jobs::JobInfo> for JobInfo {
             limits: i.limits.into(),
             log_dir: i.log_dir,
             outputs: i.outputs,
+            structured_output: Json(i.structured_output.unwrap_or(serde_json::Value::Null)),
+            permission_denials: Json::of(&i.permission_denials),
+            resumed_session: i.resumed_session,
+            work_dir: i.work_dir,
+            config_dir: i.config_dir,
         }
     }
 }

@@ -3,7 +3,7 @@
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
-use crate::convert::to_py_dict;
+use crate::convert::json_to_py;
 use crate::errors::CoreResult;
 use crate::events::EventStream;
 use crate::info::JobInfo;
@@ -53,10 +53,11 @@ impl Job {
         Ok(self.core()?.info().into())
     }
 
-    /// The spec the job runs with (defaults applied), as a plain dict;
-    /// durations in milliseconds, limits in cores/bytes/processes.
+    /// The spec the job runs with (template rendered, the manager's default
+    /// caps applied), as a dict of `submit`'s keyword arguments: durations
+    /// in seconds, `memory` in bytes.
     fn spec<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_py_dict(py, self.core()?.spec())
+        json_to_py(py, &crate::wire::spec_to_json(self.core()?.spec()))
     }
 
     /// `await job.wait()`: waits until the job reaches a final state and
@@ -80,8 +81,7 @@ impl Job {
     /// with that sequence number.
     #[pyo3(signature = (after=0))]
     fn events(&self, after: u64) -> PyResult<EventStream> {
-        let job = self.core()?;
-        Ok(EventStream::new(if after == 0 { job.events() } else { job.events_after(after) }))
+        Ok(EventStream::new(self.core()?.events(after)))
     }
 
     fn __repr__(&self) -> PyResult<String> {

@@ -3,14 +3,16 @@
 //! Thin wrappers, one file per core concept, each holding the core handle
 //! and cloning it into the future it returns:
 //!
-//! - `manager.rs`  `JobManager` (constructor, submit, get, list, cancel, shutdown, `async with`)
-//! - `job.rs`      `Job` (id, state, info, wait, cancel, events)
+//! - `manager.rs`  `JobManager` (constructor, create, submit, get, list, cancel,
+//!   status, templates, workflows, submit_workflow, set_tenant, tenant_usage,
+//!   metrics, shutdown, `async with`)
+//! - `job.rs`      `Job` (id, state, info, spec, wait, cancel, events)
 //! - `events.rs`   `JobEvent`, `EventStream` (async iterator)
 //! - `info.rs`     `JobInfo`, `Usage`, `ResourceStats`, `ResourceLimits`
-//! - `options.rs`  `JobManager(...)` keyword arguments → `JobManagerBuilder`
-//! - `spec.rs`     `submit` keyword arguments → `JobSpec`
+//! - `page.rs`     `JobPage`; `workflow.rs` `Workflow`
+//! - `wire.rs`     keyword arguments → JSON, read by the core (`claude_jobs::wire`)
 //! - `errors.rs`   core `Error` → `claude_jobs.errors` classes, by `ErrorKind`
-//! - `convert.rs`  argument parsing (bad values name their field) and JSON → Python
+//! - `convert.rs`  JSON → Python
 //! - `records.rs`  attribute + mapping access shared by the result classes
 //! - `runtime.rs`  the tokio runtime, rebuilt in the child after `fork()`
 //! - `process_local.rs` handles inherited across `fork()` refuse to work
@@ -28,11 +30,12 @@ mod events;
 mod info;
 mod job;
 mod manager;
-mod options;
+mod page;
 mod process_local;
 mod records;
 mod runtime;
-mod spec;
+mod wire;
+mod workflow;
 
 /// Parses a size such as `"512M"` or `"1.5G"` (powers of 1024) into bytes.
 /// Raises `InvalidSpecError` (field `"size"`) when it cannot.
@@ -50,18 +53,6 @@ fn parse_duration(text: &str) -> PyResult<f64> {
         .map_err(|e| errors::invalid("duration", e))
 }
 
-/// The job states, in the core's order.
-const JOB_STATES: [&str; 8] = [
-    "queued",
-    "running",
-    "succeeded",
-    "failed",
-    "cancelled",
-    "timed_out",
-    "oom_killed",
-    "interrupted",
-];
-
 #[pymodule]
 #[pyo3(name = "_native")]
 fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -74,11 +65,17 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<info::Usage>()?;
     m.add_class::<info::ResourceStats>()?;
     m.add_class::<info::ResourceLimits>()?;
+    m.add_class::<page::JobPage>()?;
+    m.add_class::<workflow::Workflow>()?;
     m.add_function(wrap_pyfunction!(parse_size, m)?)?;
     m.add_function(wrap_pyfunction!(parse_duration, m)?)?;
     m.add_function(wrap_pyfunction!(runtime::drain_at_exit, m)?)?;
-    m.add("JOB_STATES", JOB_STATES.to_vec())?;
-    m.add("FINAL_STATES", JOB_STATES[2..].to_vec())?;
+    let states = claude_jobs::JobState::ALL;
+    m.add("JOB_STATES", states.iter().map(|s| s.as_str()).collect::<Vec<_>>())?;
+    let finals = states.iter().filter(|s| s.is_final()).map(|s| s.as_str());
+    m.add("FINAL_STATES", finals.collect::<Vec<_>>())?;
+    let codes = claude_jobs::ErrorKind::ALL.iter().map(|k| k.code());
+    m.add("ERROR_CODES", codes.collect::<Vec<_>>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

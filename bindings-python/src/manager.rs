@@ -1,21 +1,30 @@
-//! [`JobManager`]: the core's manager for Python. Built synchronously (the
-//! constructor needs no event loop); every other operation is a coroutine.
+//! [`JobManager`]: the core's manager for Python. Built synchronously
+//! (`JobManager(**options)` needs no event loop) or with
+//! `await JobManager.create(**options)`; every other operation is a coroutine.
+//!
+//! Options, specs and list queries are read by the core (`wire.rs`): this
+//! file knows no field of them.
 
 use std::time::Duration;
 
 use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyType};
+use serde_json::json;
 
-use crate::convert::duration_arg;
-use crate::errors::{CoreResult, IntoPyResult};
-use crate::info::JobInfo;
+use claude_jobs::wire::{from_value, Spelling, Style};
+use claude_jobs::{JobSpec, ListQuery, ManagerOptions, ScheduleOptions, TenantQuota};
+
+use crate::convert::Json;
+use crate::errors::{to_py_err, CoreResult, IntoPyResult};
 use crate::job::Job;
-use crate::options::ManagerArgs;
+use crate::page::JobPage;
 use crate::process_local::ProcessLocal;
 use crate::runtime::{block_on, eager_future_into_py, future_into_py};
-use crate::spec::SpecArgs;
+use crate::wire;
+use crate::workflow::Workflow;
 
 /// Default `drain_timeout` of `shutdown()` and of `async with`, in seconds.
-const DEFAULT_DRAIN_SECS: f64 = 30.0;
+const DEFAULT_DRAIN_SECS: u64 = 30;
 
 /// Runs Claude CLI jobs: at most `max_concurrent` at once, each in its own
 /// cgroup, the rest queued by priority then submission order.
@@ -28,236 +37,100 @@ impl JobManager {
     fn core(&self) -> PyResult<&claude_jobs::JobManager> {
         self.inner.get("JobManager")
     }
+
+    fn wrap(m: claude_jobs::JobManager) -> Self {
+        JobManager {
+            inner: ProcessLocal::new(m),
+        }
+    }
+}
+
+/// The options of `JobManager(**options)`, checked (errors name the option).
+fn read_options(options: Option<&Bound<'_, PyDict>>) -> PyResult<ManagerOptions> {
+    let (opts, spelling) = wire::read::<ManagerOptions>(options)?;
+    opts.validate().map_err(|e| to_py_err(spelling.error(e)))?;
+    Ok(opts)
 }
 
 #[pymethods]
 impl JobManager {
-    /// Builds a manager: prepares the data dir and the cgroups and starts
-    /// the admission loop. Blocks briefly (GIL released); needs no event loop.
+    /// `JobManager(**options)`: builds a manager (prepares the data dir and
+    /// the cgroups, starts the admission loop). Blocks briefly with the GIL
+    /// released; needs no event loop. The options are the core's
+    /// `ManagerOptions` (see the stub); durations in seconds.
     ///
-    /// Raises `InvalidSpecError` naming a bad option, `IsolationError` when
-    /// `isolation="required"` and cgroups cannot be used.
+    /// Raises `InvalidSpecError` naming a bad or unknown option,
+    /// `IsolationError` when `isolation="required"` and cgroups cannot be used.
     #[new]
-    #[pyo3(signature = (
-        *,
-        claude_bin=None,
-        data_dir=None,
-        max_concurrent=None,
-        isolation=None,
-        kill_grace=None,
-        result_grace=None,
-        line_cap=None,
-        cpus=None,
-        memory=None,
-        pids=None,
-        default_limits=None,
-        default_timeout=None,
-        default_idle_timeout=None,
-        env=None,
-        pass_env=None,
-        memory_pressure_limit=None,
-        monitor_interval=None,
-        per_job_config_dir=None,
-        event_buffer=None,
-        event_buffer_bytes=None,
-        poll_interval=None,
-        child_subreaper=None,
-        templates_dir=None,
-        store_url=None,
-        recovery=None,
-        lease_ttl=None,
-        heartbeat_interval=None,
-        rescue_interval=None,
-        event_flush_interval=None,
-        retry_backoff=None,
-        retention=None,
-        node_id=None,
-        memory_budget=None,
-        cpu_budget=None,
-    ))]
-    #[allow(clippy::too_many_arguments)]
-    fn new(
-        py: Python<'_>,
-        claude_bin: Option<&Bound<'_, PyAny>>,
-        data_dir: Option<&Bound<'_, PyAny>>,
-        max_concurrent: Option<&Bound<'_, PyAny>>,
-        isolation: Option<&Bound<'_, PyAny>>,
-        kill_grace: Option<&Bound<'_, PyAny>>,
-        result_grace: Option<&Bound<'_, PyAny>>,
-        line_cap: Option<&Bound<'_, PyAny>>,
-        cpus: Option<&Bound<'_, PyAny>>,
-        memory: Option<&Bound<'_, PyAny>>,
-        pids: Option<&Bound<'_, PyAny>>,
-        default_limits: Option<&Bound<'_, PyAny>>,
-        default_timeout: Option<&Bound<'_, PyAny>>,
-        default_idle_timeout: Option<&Bound<'_, PyAny>>,
-        env: Option<&Bound<'_, PyAny>>,
-        pass_env: Option<&Bound<'_, PyAny>>,
-        memory_pressure_limit: Option<&Bound<'_, PyAny>>,
-        monitor_interval: Option<&Bound<'_, PyAny>>,
-        per_job_config_dir: Option<&Bound<'_, PyAny>>,
-        event_buffer: Option<&Bound<'_, PyAny>>,
-        event_buffer_bytes: Option<&Bound<'_, PyAny>>,
-        poll_interval: Option<&Bound<'_, PyAny>>,
-        child_subreaper: Option<&Bound<'_, PyAny>>,
-        templates_dir: Option<&Bound<'_, PyAny>>,
-        store_url: Option<&Bound<'_, PyAny>>,
-        recovery: Option<&Bound<'_, PyAny>>,
-        lease_ttl: Option<&Bound<'_, PyAny>>,
-        heartbeat_interval: Option<&Bound<'_, PyAny>>,
-        rescue_interval: Option<&Bound<'_, PyAny>>,
-        event_flush_interval: Option<&Bound<'_, PyAny>>,
-        retry_backoff: Option<&Bound<'_, PyAny>>,
-        retention: Option<&Bound<'_, PyAny>>,
-        node_id: Option<&Bound<'_, PyAny>>,
-        memory_budget: Option<&Bound<'_, PyAny>>,
-        cpu_budget: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Self> {
-        let b = ManagerArgs {
-            claude_bin,
-            data_dir,
-            max_concurrent,
-            isolation,
-            kill_grace,
-            result_grace,
-            line_cap,
-            cpus,
-            memory,
-            pids,
-            default_limits,
-            default_timeout,
-            default_idle_timeout,
-            env,
-            pass_env,
-            memory_pressure_limit,
-            monitor_interval,
-            per_job_config_dir,
-            event_buffer,
-            event_buffer_bytes,
-            poll_interval,
-            child_subreaper,
-            templates_dir,
-            store_url,
-            recovery,
-            lease_ttl,
-            heartbeat_interval,
-            rescue_interval,
-            event_flush_interval,
-            retry_backoff,
-            retention,
-            node_id,
-            memory_budget,
-            cpu_budget,
-        }
-        .builder()?;
-        let manager = block_on(py, move || b.build()).py_err()?;
-        Ok(JobManager {
-            inner: ProcessLocal::new(manager),
+    #[pyo3(signature = (**options))]
+    fn new(py: Python<'_>, options: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+        let opts = read_options(options)?;
+        let manager = block_on(py, move || claude_jobs::JobManager::create(opts)).py_err()?;
+        Ok(JobManager::wrap(manager))
+    }
+
+    /// `await JobManager.create(**options)`: the same, without blocking the
+    /// event loop. Bad options raise at the call.
+    #[classmethod]
+    #[pyo3(signature = (**options))]
+    fn create<'py>(
+        _cls: &Bound<'py, PyType>,
+        py: Python<'py>,
+        options: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let opts = read_options(options)?;
+        future_into_py(py, async move {
+            // The start's future is not `Send` (SQLite): it runs on a blocking thread.
+            let built = tokio::task::spawn_blocking(move || {
+                tokio::runtime::Handle::current().block_on(claude_jobs::JobManager::create(opts))
+            })
+            .await
+            .map_err(|e| crate::errors::plain(format!("the manager's start failed: {e}")))?;
+            Ok(CoreResult(built.map(JobManager::wrap)))
         })
     }
 
-    /// `job = await manager.submit(prompt=..., cpus=0.5, memory="512M", ...)`:
-    /// validates and queues a job; returns its `Job` at once.
+    /// `job = await manager.submit(prompt, **spec)`: validates and queues a
+    /// job; returns its `Job` at once. The spec's fields are the core's
+    /// `JobSpec` (see the stub); durations in seconds, `memory` in bytes or
+    /// text (`"512M"`); `depends_on` and `inputs` take `Job`s or ids.
     ///
-    /// Raises `InvalidSpecError` naming the bad field (at the call for bad
-    /// types, when awaited for host checks), `TemplateError`, `SpawnError`
-    /// when the CLI cannot be found, `ShuttingDownError` after `shutdown()`.
-    #[pyo3(signature = (
-        prompt=None,
-        *,
-        template=None,
-        variables=None,
-        working_dir=None,
-        env=None,
-        model=None,
-        allowed_tools=None,
-        max_turns=None,
-        max_budget_usd=None,
-        extra_args=None,
-        cpus=None,
-        memory=None,
-        pids=None,
-        timeout=None,
-        idle_timeout=None,
-        priority=None,
-        labels=None,
-        run_as=None,
-        depends_on=None,
-        inputs=None,
-        output=None,
-        max_attempts=None,
-    ))]
-    #[allow(clippy::too_many_arguments)]
+    /// Raises `InvalidSpecError` naming the bad or unknown field (at the
+    /// call, or when awaited for host checks), `TemplateError`,
+    /// `CapacityExceededError`, `SpawnError` when the CLI cannot be found,
+    /// `ShuttingDownError` after `shutdown()`.
+    #[pyo3(signature = (prompt=None, **spec))]
     fn submit<'py>(
         &self,
         py: Python<'py>,
         prompt: Option<&Bound<'py, PyAny>>,
-        template: Option<&Bound<'py, PyAny>>,
-        variables: Option<&Bound<'py, PyAny>>,
-        working_dir: Option<&Bound<'py, PyAny>>,
-        env: Option<&Bound<'py, PyAny>>,
-        model: Option<&Bound<'py, PyAny>>,
-        allowed_tools: Option<&Bound<'py, PyAny>>,
-        max_turns: Option<&Bound<'py, PyAny>>,
-        max_budget_usd: Option<&Bound<'py, PyAny>>,
-        extra_args: Option<&Bound<'py, PyAny>>,
-        cpus: Option<&Bound<'py, PyAny>>,
-        memory: Option<&Bound<'py, PyAny>>,
-        pids: Option<&Bound<'py, PyAny>>,
-        timeout: Option<&Bound<'py, PyAny>>,
-        idle_timeout: Option<&Bound<'py, PyAny>>,
-        priority: Option<&Bound<'py, PyAny>>,
-        labels: Option<&Bound<'py, PyAny>>,
-        run_as: Option<&Bound<'py, PyAny>>,
-        depends_on: Option<&Bound<'py, PyAny>>,
-        inputs: Option<&Bound<'py, PyAny>>,
-        output: Option<&Bound<'py, PyAny>>,
-        max_attempts: Option<&Bound<'py, PyAny>>,
+        spec: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let manager = self.core()?.clone();
-        let spec = SpecArgs {
-            prompt,
-            template,
-            variables,
-            working_dir,
-            env,
-            model,
-            allowed_tools,
-            max_turns,
-            max_budget_usd,
-            extra_args,
-            cpus,
-            memory,
-            pids,
-            timeout,
-            idle_timeout,
-            priority,
-            labels,
-            run_as,
-            depends_on,
-            inputs,
-            output,
-            max_attempts,
-        }
-        .to_spec()?;
-        eager_future_into_py(py, async move { Ok(CoreResult(manager.submit(spec).await.map(Job::new))) })
+        let (spec, spelling) = spec_args(py, prompt, spec)?;
+        eager_future_into_py(py, async move {
+            let job = manager.submit(spec).await.map_err(|e| spelling.error(e));
+            Ok(CoreResult(job.map(Job::new)))
+        })
     }
 
     /// `await manager.get(id)`: the job with this id (queued, running or
-    /// finished). A coroutine because the store may be a database.
-    /// Raises `JobNotFoundError` (also a `KeyError`) with `job_id` set.
+    /// finished). Raises `JobNotFoundError` (also a `KeyError`).
     fn get<'py>(&self, py: Python<'py>, id: String) -> PyResult<Bound<'py, PyAny>> {
         let manager = self.core()?.clone();
         eager_future_into_py(py, async move { Ok(CoreResult(manager.get(&id).await.map(Job::new))) })
     }
 
-    /// `await manager.list()`: every job known to the store, oldest first,
-    /// as `JobInfo` snapshots. A coroutine for the same reason as `get`.
-    fn list<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+    /// `await manager.list(state=, template=, label="k=v", limit=100,
+    /// cursor=)`: one `JobPage` of jobs, newest first, filtered in the
+    /// store; pass `page.next_cursor` as `cursor` for the next page.
+    #[pyo3(signature = (**query))]
+    fn list<'py>(&self, py: Python<'py>, query: Option<&Bound<'py, PyDict>>) -> PyResult<Bound<'py, PyAny>> {
         let manager = self.core()?.clone();
+        let (query, spelling) = wire::read::<ListQuery>(query)?;
         future_into_py(py, async move {
-            let infos = manager.list().await;
-            Ok(CoreResult(infos.map(|v| v.into_iter().map(JobInfo::from).collect::<Vec<_>>())))
+            let page = manager.list(&query).await.map_err(|e| spelling.error(e));
+            Ok(CoreResult(page.map(JobPage::from)))
         })
     }
 
@@ -267,15 +140,184 @@ impl JobManager {
         future_into_py(py, async move { Ok(CoreResult(manager.cancel(&id).await)) })
     }
 
-    /// `await manager.shutdown(drain_timeout=30.0)`: stops taking work, lets
+    /// `await manager.status()`: a `ManagerStatus` dict: running, queued,
+    /// max_concurrent, isolation, isolation_error, store_url, store_health,
+    /// node_id, memory_budget, cpu_budget, data_dir, shutting_down.
+    fn status<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let manager = self.core()?.clone();
+        future_into_py(py, async move { Ok(CoreResult(manager.status().await.map(|s| Json::of(&s)))) })
+    }
+
+    /// `await manager.templates()`: the instruction templates this manager
+    /// knows (built-in and from `templates_dir`), as `TemplateInfo` dicts.
+    fn templates<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let manager = self.core()?.clone();
+        future_into_py(py, async move {
+            Ok(Json(manager.templates().await.iter().map(template_json).collect()))
+        })
+    }
+
+    /// `await manager.workflows()`: the workflows this manager knows, as
+    /// dicts (name, description, steps, source).
+    fn workflows<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let manager = self.core()?.clone();
+        future_into_py(py, async move { Ok(Json::of(&manager.workflows().await)) })
+    }
+
+    /// `await manager.submit_workflow("brand", {"brand": "ACME"})`: every
+    /// step of the workflow as a chain of jobs; a `Workflow`. Raises
+    /// `TemplateError` for an unknown workflow or variables that do not fit.
+    #[pyo3(signature = (name, variables=None))]
+    fn submit_workflow<'py>(
+        &self,
+        py: Python<'py>,
+        name: String,
+        variables: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let manager = self.core()?.clone();
+        let vars = match variables {
+            Some(v) => wire::to_json(v, "variables")?,
+            None => json!({}),
+        };
+        // The variables are read as a spec's `variables` (numbers as text).
+        let vars = from_value::<JobSpec>(json!({ "variables": vars }), Style::Snake).py_err()?.variables;
+        future_into_py(py, async move {
+            let wf = manager.submit_workflow(&name, &vars).await;
+            Ok(CoreResult(wf.map(Workflow::from)))
+        })
+    }
+
+    /// `await manager.set_tenant("team-a", max_running=2, max_queued=50,
+    /// daily_budget_usd=10.0)`: sets the tenant's quota in the store, for
+    /// every manager sharing it (a quota not given is no limit; a raised
+    /// budget lets waiting jobs start). A quota dict works as
+    /// `set_tenant(name, **quota)`. Raises `InvalidSpecError` naming a bad
+    /// or unknown quota key, or `tenant` for a bad name.
+    #[pyo3(signature = (name, **quota))]
+    fn set_tenant<'py>(
+        &self,
+        py: Python<'py>,
+        name: String,
+        quota: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let manager = self.core()?.clone();
+        let (quota, _) = wire::read::<TenantQuota>(quota)?;
+        future_into_py(py, async move { Ok(CoreResult(manager.set_tenant(&name, quota).await)) })
+    }
+
+    /// `await manager.tenant_usage("team-a")`: a `TenantUsage` dict: name,
+    /// quota (max_running, max_queued, daily_budget_usd; None when unset),
+    /// running, queued, spent_today_usd, reserved_usd and budget_left_usd
+    /// (None without a daily budget). An unknown tenant has no quota and
+    /// uses nothing.
+    fn tenant_usage<'py>(&self, py: Python<'py>, name: String) -> PyResult<Bound<'py, PyAny>> {
+        let manager = self.core()?.clone();
+        future_into_py(py, async move {
+            let usage = manager.tenant_usage(&name).await.map(|u| {
+                let mut v = serde_json::to_value(&u).unwrap_or_else(|_| json!({}));
+                v["budget_left_usd"] = json!(u.budget_left());
+                Json(v)
+            });
+            Ok(CoreResult(usage))
+        })
+    }
+
+    /// `await manager.schedule("nightly", "0 2 * * *", prompt, timezone=,
+    /// catch_up=, **spec)`: stores the schedule (replacing one of that
+    /// name); each tick of `cron` (5 fields, or 6 with leading seconds)
+    /// submits one job of the spec, labelled `schedule=<name>`, once across
+    /// every manager on the store. A `Schedule` dict (`spec` as `submit`'s
+    /// keywords). Raises `InvalidSpecError` naming `name`, `cron`,
+    /// `timezone`, `catch_up` or the bad spec field.
+    #[pyo3(signature = (name, cron, prompt=None, *, timezone=None, catch_up=None, **spec))]
+    #[allow(clippy::too_many_arguments)]
+    fn schedule<'py>(
+        &self,
+        py: Python<'py>,
+        name: String,
+        cron: String,
+        prompt: Option<&Bound<'py, PyAny>>,
+        timezone: Option<&Bound<'py, PyAny>>,
+        catch_up: Option<&Bound<'py, PyAny>>,
+        spec: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let manager = self.core()?.clone();
+        let (spec, spelling) = spec_args(py, prompt, spec)?;
+        let options = PyDict::new(py);
+        options.set_item("timezone", timezone)?;
+        options.set_item("catch_up", catch_up)?;
+        let (options, _) = wire::read::<ScheduleOptions>(Some(&options))?;
+        future_into_py(py, async move {
+            let made = manager.schedule_with(&name, &cron, spec, options).await;
+            Ok(CoreResult(made.map(|s| schedule_json(&s)).map_err(|e| spelling.error(e))))
+        })
+    }
+
+    /// `await manager.unschedule("nightly")`: removes the schedule; False
+    /// if there was none. Jobs it already submitted are left alone.
+    fn unschedule<'py>(&self, py: Python<'py>, name: String) -> PyResult<Bound<'py, PyAny>> {
+        let manager = self.core()?.clone();
+        future_into_py(py, async move { Ok(CoreResult(manager.unschedule(&name).await)) })
+    }
+
+    /// `await manager.schedules()`: every schedule in the store, by name,
+    /// as `Schedule` dicts.
+    fn schedules<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let manager = self.core()?.clone();
+        future_into_py(py, async move {
+            let all = manager.schedules().await;
+            Ok(CoreResult(all.map(|v| Json(v.iter().map(|s| schedule_json(s).0).collect()))))
+        })
+    }
+
+    /// `await manager.outputs(job_id)`: the job's collected outputs as
+    /// `OutputFile` dicts (`name`, `size`, `sha256`), from whichever machine
+    /// ran it with `artifact_store="db"`.
+    fn outputs<'py>(&self, py: Python<'py>, job_id: String) -> PyResult<Bound<'py, PyAny>> {
+        let manager = self.core()?.clone();
+        future_into_py(py, async move { Ok(CoreResult(manager.outputs(&job_id).await.map(|v| Json::of(&v)))) })
+    }
+
+    /// `await manager.read_output(job_id, name)`: the output file's bytes,
+    /// or None when the job has no output of that name.
+    fn read_output<'py>(&self, py: Python<'py>, job_id: String, name: String) -> PyResult<Bound<'py, PyAny>> {
+        let manager = self.core()?.clone();
+        future_into_py(py, async move {
+            Ok(CoreResult(manager.read_output(&job_id, &name).await.map(|b| b.map(std::borrow::Cow::<[u8]>::Owned))))
+        })
+    }
+
+    /// `await manager.read_log(job_id, "stdout", tail_bytes=None)`: the
+    /// job's `"stdout"` or `"stderr"` log as bytes (the end of it with
+    /// `tail_bytes`).
+    #[pyo3(signature = (job_id, stream, tail_bytes=None))]
+    fn read_log<'py>(&self, py: Python<'py>, job_id: String, stream: String, tail_bytes: Option<u64>) -> PyResult<Bound<'py, PyAny>> {
+        let manager = self.core()?.clone();
+        future_into_py(py, async move {
+            Ok(CoreResult(manager.read_log(&job_id, &stream, tail_bytes).await.map(std::borrow::Cow::<[u8]>::Owned)))
+        })
+    }
+
+    /// `await manager.metrics()`: the Prometheus text exposition (jobs by
+    /// state, queue length, durations, cost, tokens, peak memory, CPU time,
+    /// OOM kills, cgroup failures), for a `/metrics` endpoint.
+    fn metrics<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let manager = self.core()?.clone();
+        future_into_py(py, async move { Ok(CoreResult(manager.metrics().await)) })
+    }
+
+    /// `await manager.shutdown(drain_timeout=30)`: stops taking work, lets
     /// running jobs finish for up to `drain_timeout` seconds, then stops the
-    /// rest (they end `interrupted`); queued jobs end `interrupted`.
-    /// Idempotent.
+    /// rest (they end `interrupted`). Queued jobs stay queued in a durable
+    /// store (SQLite, PostgreSQL) for the next manager; with
+    /// `store_url="memory"` they end `interrupted`. Idempotent.
     #[pyo3(signature = (drain_timeout=None))]
     fn shutdown<'py>(&self, py: Python<'py>, drain_timeout: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
         let manager = self.core()?.clone();
-        let drain = duration_arg("drain_timeout", drain_timeout)?
-            .unwrap_or(Duration::from_secs_f64(DEFAULT_DRAIN_SECS));
+        let drain = match drain_timeout {
+            Some(d) if !d.is_none() => wire::duration_arg(d, "drain_timeout")?,
+            _ => Duration::from_secs(DEFAULT_DRAIN_SECS),
+        };
         future_into_py(py, async move {
             manager.shutdown(drain).await;
             Ok(())
@@ -300,97 +342,9 @@ impl JobManager {
     ) -> PyResult<Bound<'py, PyAny>> {
         let manager = self.core()?.clone();
         future_into_py(py, async move {
-            manager.shutdown(Duration::from_secs_f64(DEFAULT_DRAIN_SECS)).await;
+            manager.shutdown(Duration::from_secs(DEFAULT_DRAIN_SECS)).await;
             Ok(())
         })
-    }
-
-    /// The instruction templates this manager knows (built-in `brand-data`,
-    /// `brief`, `draft`, plus those of `templates_dir`), as dicts: name,
-    /// description, variables ({name: {required, description, default}}),
-    /// allowed_tools, model, limits, timeout / idle_timeout (seconds), output, source.
-    fn templates<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyAny>>> {
-        self.core()?
-            .templates()
-            .iter()
-            .map(|t| crate::convert::json_to_py(py, &template_json(t)))
-            .collect()
-    }
-
-    /// Number of jobs running now.
-    #[getter]
-    fn running(&self) -> PyResult<usize> {
-        Ok(self.core()?.running())
-    }
-
-    /// The concurrency limit in force (`"auto"` resolved to a number).
-    #[getter]
-    fn max_concurrent(&self) -> PyResult<usize> {
-        Ok(self.core()?.max_concurrent())
-    }
-
-    /// How jobs are isolated here: `"cgroup-v1"`, `"cgroup-v2"` or `"none"`.
-    #[getter]
-    fn isolation(&self) -> PyResult<&'static str> {
-        Ok(self.core()?.isolation().as_str())
-    }
-
-    /// Why cgroups are not used, when they are not.
-    #[getter]
-    fn isolation_error(&self) -> PyResult<Option<String>> {
-        Ok(self.core()?.isolation_error().map(str::to_owned))
-    }
-
-    /// The job store's URL (`sqlite://…`, `postgres://…` without the
-    /// password, or `memory`).
-    #[getter]
-    fn store_url(&self) -> PyResult<String> {
-        Ok(self.core()?.store_url().to_owned())
-    }
-
-    /// This manager's name in the store.
-    #[getter]
-    fn node_id(&self) -> PyResult<String> {
-        Ok(self.core()?.node_id().to_owned())
-    }
-
-    /// The memory budget in bytes (`None`: no budget): jobs start only when
-    /// the memory caps of the running jobs plus theirs fit.
-    #[getter]
-    fn memory_budget(&self) -> PyResult<Option<u64>> {
-        Ok(self.core()?.memory_budget())
-    }
-
-    /// The CPU budget in cores (`None`: no budget).
-    #[getter]
-    fn cpu_budget(&self) -> PyResult<Option<f64>> {
-        Ok(self.core()?.cpu_budget())
-    }
-
-    /// `await manager.metrics()`: the Prometheus text exposition (jobs by
-    /// state, queue length, durations, cost, tokens, peak memory, CPU time,
-    /// OOM kills, cgroup failures), for a `/metrics` endpoint.
-    fn metrics<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let manager = self.core()?.clone();
-        future_into_py(py, async move { Ok(CoreResult(manager.metrics().await)) })
-    }
-
-    /// Whether the last store calls worked: a dict with `healthy`,
-    /// `last_error`, `since_ms`, `outages`.
-    fn store_health<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let h = self.core()?.store_health();
-        let d = pyo3::types::PyDict::new(py);
-        d.set_item("healthy", h.healthy)?;
-        d.set_item("last_error", h.last_error)?;
-        d.set_item("since_ms", h.since_ms)?;
-        d.set_item("outages", h.outages)?;
-        Ok(d.into_any())
-    }
-
-    /// The data directory (absolute).
-    #[getter]
-    fn data_dir(&self) -> PyResult<std::path::PathBuf> {
-        Ok(self.core()?.data_dir().to_path_buf())
     }
 
     fn __repr__(&self) -> PyResult<String> {
@@ -405,9 +359,37 @@ impl JobManager {
     }
 }
 
-/// A template as JSON (the core's `Template` is not `Serialize`).
+/// `submit`'s and `schedule`'s `prompt` and `**spec` read as the core's
+/// `JobSpec`, checked (errors name the field as the caller spelled it).
+fn spec_args<'py>(
+    py: Python<'py>,
+    prompt: Option<&Bound<'py, PyAny>>,
+    spec: Option<&Bound<'py, PyDict>>,
+) -> PyResult<(JobSpec, Spelling)> {
+    let args = PyDict::new(py);
+    if let Some(spec) = spec {
+        args.update(spec.as_mapping())?;
+    }
+    if let Some(p) = prompt {
+        args.set_item("prompt", p)?;
+    }
+    let (spec, spelling) = wire::read::<JobSpec>(Some(&args))?;
+    spec.validate().map_err(|e| to_py_err(spelling.error(e)))?;
+    Ok((spec, spelling))
+}
+
+/// A schedule as JSON, its spec as `submit`'s keywords (durations in
+/// seconds, as `Job.spec()` gives them).
+fn schedule_json(s: &claude_jobs::Schedule) -> Json {
+    let mut v = serde_json::to_value(s).unwrap_or_else(|_| json!({}));
+    v["spec"] = wire::spec_to_json(&s.spec);
+    Json(v)
+}
+
+/// A template as JSON (the core's `Template` is not `Serialize`); durations
+/// in seconds, as everywhere in Python.
 fn template_json(t: &claude_jobs::Template) -> serde_json::Value {
-    serde_json::json!({
+    json!({
         "name": t.name,
         "description": t.description,
         "variables": t.variables,

@@ -23,7 +23,8 @@ async def test_memory_budget_bounds_running_jobs(fake_bin: Path, data_dir: Path)
     async with make_manager(
         fake_bin, data_dir, max_concurrent=5, isolation="off", memory_budget="300M"
     ) as manager:
-        assert manager.memory_budget == 300 * MIB and manager.cpu_budget is None
+        status = await manager.status()
+        assert status["memory_budget"] == 300 * MIB and status["cpu_budget"] is None
         jobs = [
             await manager.submit(prompt="wait", memory="128M", env=fake_env("slow", FAKE_CLAUDE_SECONDS="0.4"))
             for _ in range(5)
@@ -37,7 +38,7 @@ async def test_memory_budget_bounds_running_jobs(fake_bin: Path, data_dir: Path)
 @pytest.mark.asyncio
 async def test_a_cap_beyond_the_budget_is_refused(fake_bin: Path, data_dir: Path) -> None:
     async with make_manager(fake_bin, data_dir, isolation="off", memory_budget=300 * MIB, cpu_budget=1.0) as manager:
-        assert manager.cpu_budget == 1.0
+        assert (await manager.status())["cpu_budget"] == 1.0
         with pytest.raises(claude_jobs.CapacityExceededError) as e:
             await manager.submit(prompt="x", memory="512M")
         assert isinstance(e.value, ValueError) and e.value.field == "memory"
@@ -45,7 +46,7 @@ async def test_a_cap_beyond_the_budget_is_refused(fake_bin: Path, data_dir: Path
         with pytest.raises(claude_jobs.CapacityExceededError) as e:
             await manager.submit(prompt="x", cpus=1.5)
         assert e.value.field == "cpus"
-        assert await manager.list() == []
+        assert (await manager.list()).jobs == []
         assert (await (await manager.submit(prompt="fits", memory="256M")).wait()).state == "succeeded"
 
 
@@ -60,9 +61,11 @@ def test_bad_budgets_name_the_option(fake_bin: Path, data_dir: Path, options: di
     assert e.value.field == field
 
 
-def test_the_default_memory_budget_keeps_a_reserve(fake_bin: Path, data_dir: Path) -> None:
+@pytest.mark.asyncio
+async def test_the_default_memory_budget_keeps_a_reserve(fake_bin: Path, data_dir: Path) -> None:
     manager = make_manager(fake_bin, data_dir, isolation="off")
-    budget = manager.memory_budget
+    budget = (await manager.status())["memory_budget"]
+    await manager.shutdown()
     assert budget is not None and 0 < budget
     meminfo = Path("/proc/meminfo").read_text()
     available = int(re.search(r"MemAvailable:\s+(\d+)", meminfo).group(1)) * 1024  # type: ignore[union-attr]

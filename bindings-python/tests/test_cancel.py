@@ -15,10 +15,11 @@ MARKER = "CLAUDE_JOBS_PY_TEST_MARKER"
 
 @pytest.mark.asyncio
 async def test_cancel_leaves_no_process(manager: claude_jobs.JobManager) -> None:
-    if manager.isolation == "none":
+    status = await manager.status()
+    if status["isolation"] == "none":
         if cgroups_required():
-            pytest.fail(f"cgroups are required here but unusable: {manager.isolation_error}")
-        pytest.skip(f"no cgroups here: {manager.isolation_error}")
+            pytest.fail(f"cgroups are required here but unusable: {status['isolation_error']}")
+        pytest.skip(f"no cgroups here: {status['isolation_error']}")
     marker = uuid.uuid4().hex
     # fork-tree: the CLI forks a child and a setsid double-forked daemon, then sleeps.
     job = await manager.submit(prompt="x", env={**fake_env("fork-tree"), MARKER: marker})

@@ -70,7 +70,7 @@ BAD_SUBMITS: list[tuple[str, dict[str, Any]]] = [
     ("timeout", {"timeout": "soon"}),
     ("idle_timeout", {"idle_timeout": [1]}),
     ("env", {"env": {"A=B": "x"}}),
-    ("env", {"env": {"A": 1}}),
+    ("env.A", {"env": {"A": 1}}),
     ("env", {"env": "A=B"}),
     ("allowed_tools", {"allowed_tools": "Write"}),
     ("allowed_tools", {"allowed_tools": [""]}),
@@ -89,6 +89,13 @@ BAD_SUBMITS: list[tuple[str, dict[str, Any]]] = [
     ("output", {"output": {"file": "x.md"}}),
     ("max_attempts", {"max_attempts": 0}),
     ("max_attempts", {"max_attempts": "twice"}),
+    ("run_as.gid", {"run_as": {"uid": 1000, "gid": -1}}),
+    ("cpus", {"cpus": float("nan")}),
+    ("memory", {"memory": object()}),
+    # Unknown keywords are named, never dropped (a typo must not lose a limit).
+    ("max_turn", {"max_turn": 3}),
+    ("timeout_ms", {"timeout_ms": 5000}),
+    ("output.path", {"output": {"file": "x.md", "folder": "out", "path": "y"}}),
 ]
 
 
@@ -101,6 +108,12 @@ async def test_bad_submit_names_the_field(manager: claude_jobs.JobManager, field
     assert err.value.field == field, err.value
     assert err.value.code == "INVALID_SPEC" and err.value.job_id is None
     assert isinstance(err.value, ValueError) and field in str(err.value)
+
+
+@pytest.mark.asyncio
+async def test_none_is_not_given(manager: claude_jobs.JobManager) -> None:
+    job = await manager.submit("hi", model=None, priority=None, timeout=None, labels=None)
+    assert (await job.wait()).state == "succeeded" and job.spec()["priority"] == 0
 
 
 @pytest.mark.asyncio
@@ -120,17 +133,25 @@ BAD_OPTIONS: list[tuple[str, dict[str, Any]]] = [
     ("max_concurrent", {"max_concurrent": "many"}),
     ("kill_grace", {"kill_grace": "a while"}),
     ("line_cap", {"line_cap": 10}),
-    ("memory", {"memory": "huge"}),
-    ("env", {"env": {"A": None}}),
-    ("default_limits", {"default_limits": {"disk": 1}}),
+    ("default_limits.memory", {"default_limits": {"memory": "huge"}}),
+    ("default_limits.cpus", {"default_limits": {"cpus": -1}}),
+    ("env.A", {"env": {"A": None}}),
+    ("default_limits.disk", {"default_limits": {"disk": 1}}),
     ("per_job_config_dir", {"per_job_config_dir": "yes"}),
     ("claude_bin", {"claude_bin": 3}),
     ("recovery", {"recovery": "retry"}),
-    ("retention", {"retention": {"forever": 1}}),
+    ("retention.forever", {"retention": {"forever": 1}}),
+    ("retention.jobs_days", {"retention": {"jobs_days": -1}}),
     ("retry_backoff", {"retry_backoff": 5}),
+    ("retry_backoff.max", {"retry_backoff": {"base": 10, "max": 1}}),
+    ("retry_backoff.base_ms", {"retry_backoff": {"base_ms": 10, "max": 1}}),
     ("heartbeat_interval", {"heartbeat_interval": 120, "lease_ttl": 60}),
     ("lease_ttl", {"lease_ttl": 0.01}),
     ("node_id", {"node_id": 1}),
+    # Unknown options are named; `memory=` is `default_limits={"memory": ...}`.
+    ("memory", {"memory": "1G"}),
+    ("claude_binary", {"claude_binary": "claude"}),
+    ("store", {"store": "memory"}),
 ]
 
 
@@ -139,6 +160,23 @@ def test_bad_manager_option_names_it(fake_bin: Path, data_dir: Path, field: str,
     with pytest.raises(InvalidSpecError) as err:
         make_manager(fake_bin, data_dir, **kwargs)
     assert err.value.field == field and err.value.code == "INVALID_SPEC"
+    assert field in str(err.value)
+
+
+@pytest.mark.asyncio
+async def test_bad_list_queries_name_the_field(manager: claude_jobs.JobManager) -> None:
+    cases: list[tuple[str, dict[str, Any]]] = [
+        ("limit", {"limit": 0}),
+        ("limit", {"limit": 5000}),
+        ("label", {"label": "no-equals"}),
+        ("state", {"state": "bogus"}),
+        ("cursor", {"cursor": "not a cursor!"}),
+        ("order", {"order": "oldest"}),
+    ]
+    for field, query in cases:
+        with pytest.raises(InvalidSpecError) as err:
+            await manager.list(**query)
+        assert err.value.field == field, (query, err.value)
 
 
 @pytest.mark.asyncio

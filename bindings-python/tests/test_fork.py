@@ -29,7 +29,7 @@ def child(
 ) -> None:
     try:
         try:
-            _ = inherited.running
+            _ = inherited.submit("from an inherited manager")
             q.put(("inherited", "usable"))
         except claude_jobs.ClaudeJobsError as e:
             q.put(("inherited", f"refused: {e}"))

@@ -1,14 +1,16 @@
-"""JobManager: options, async with, get/list, what submit passes to the CLI, templates."""
+"""JobManager: options, create(), async with, get, status(), what submit passes to the CLI, templates."""
 
 from __future__ import annotations
 
 import json
+import typing
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import claude_jobs
+import claude_jobs.errors
 from jobs_helpers import fake_env, make_manager
 
 
@@ -37,23 +39,52 @@ async def test_get_and_list(manager: claude_jobs.JobManager) -> None:
     again = await manager.get(a.id)
     assert again == a and hash(again) == hash(a) and again.info().labels == {"n": "1"}
     assert again.info().result == "echo: a"
-    listed = await manager.list()
-    assert [i.id for i in listed] == [a.id, b.id]  # oldest first
-    assert all(isinstance(i, claude_jobs.JobInfo) for i in listed)
+    page = await manager.list()
+    assert [i.id for i in page.jobs] == [b.id, a.id]  # newest first
+    assert all(isinstance(i, claude_jobs.JobInfo) for i in page.jobs) and page.next_cursor is None
 
 
 @pytest.mark.asyncio
-async def test_properties(manager: claude_jobs.JobManager, data_dir: Path) -> None:
-    assert manager.max_concurrent == 3 and manager.running == 0
-    assert manager.isolation in ("cgroup-v1", "cgroup-v2", "none")
-    assert manager.data_dir == data_dir.resolve()
-    assert (manager.isolation == "none") == (manager.isolation_error is not None)
+async def test_status(manager: claude_jobs.JobManager, data_dir: Path) -> None:
+    status = await manager.status()
+    assert set(status) == set(claude_jobs.ManagerStatus.__annotations__)
+    assert set(status["store_health"]) == set(claude_jobs.StoreHealth.__annotations__)
+    assert status["max_concurrent"] == 3 and status["running"] == 0 and status["queued"] == 0
+    assert status["isolation"] in ("cgroup-v1", "cgroup-v2", "none")
+    assert status["data_dir"] == str(data_dir.resolve())
+    assert (status["isolation"] == "none") == (status["isolation_error"] is not None)
+    assert status["store_url"].startswith("sqlite:") and status["node_id"]
+    assert status["store_health"]["healthy"] is True and status["shutting_down"] is False
     assert "JobManager(" in repr(manager)
+    await manager.shutdown(drain_timeout=1)
+    assert (await manager.status())["shutting_down"] is True
 
 
-def test_max_concurrent_auto(fake_bin: Path, data_dir: Path) -> None:
+@pytest.mark.asyncio
+async def test_max_concurrent_auto(fake_bin: Path, data_dir: Path) -> None:
     m = make_manager(fake_bin, data_dir, max_concurrent="auto", isolation="off")
-    assert m.max_concurrent >= 1 and m.isolation == "none"
+    status = await m.status()
+    assert status["max_concurrent"] >= 1 and status["isolation"] == "none"
+    await m.shutdown()
+
+
+@pytest.mark.asyncio
+async def test_create_waits_without_blocking_the_loop(fake_bin: Path, data_dir: Path) -> None:
+    m = await claude_jobs.JobManager.create(
+        claude_bin=fake_bin, data_dir=data_dir, max_concurrent=2, kill_grace=1, store_url="memory"
+    )
+    try:
+        assert isinstance(m, claude_jobs.JobManager)
+        status = await m.status()
+        assert status["max_concurrent"] == 2 and status["store_url"] == "memory"
+        assert (await (await m.submit("made by create")).wait()).result == "echo: made by create"
+    finally:
+        await m.shutdown()
+    with pytest.raises(claude_jobs.InvalidSpecError) as err:
+        await claude_jobs.JobManager.create(claude_bin=fake_bin, data_dir=data_dir, max_concurent=2)  # type: ignore[call-arg]
+    assert err.value.field == "max_concurent"
+    with pytest.raises(claude_jobs.ManagerIOError):
+        await claude_jobs.JobManager.create(claude_bin=fake_bin, data_dir=Path(__file__) / "data")
 
 
 @pytest.mark.asyncio
@@ -65,9 +96,7 @@ async def test_submit_passes_everything_to_the_cli(fake_bin: Path, data_dir: Pat
         fake_bin,
         data_dir,
         env={"FROM_MANAGER": "m"},
-        cpus=0.5,
-        memory="256M",
-        default_limits={"pids": 64},
+        default_limits={"cpus": 0.5, "memory": "256M", "pids": 64},
         default_timeout=120,
     )
     try:
@@ -81,6 +110,8 @@ async def test_submit_passes_everything_to_the_cli(fake_bin: Path, data_dir: Pat
             extra_args=["--fake-extra"],
             working_dir=workdir,
             memory=300 << 20,
+            timeout=90,
+            idle_timeout="1m",
         )
         info = await job.wait()
         assert info.state == "succeeded", info.error
@@ -91,12 +122,15 @@ async def test_submit_passes_everything_to_the_cli(fake_bin: Path, data_dir: Pat
         assert rec["stdin"].strip() == "the prompt"
         assert rec["env"]["FROM_MANAGER"] == "m" and rec["env"]["FROM_JOB"] == "j"
         assert Path(rec["cwd"]).resolve() == workdir.resolve()
-        assert argv[argv.index("--model") + 1] == "claude-test"
-        assert "--fake-extra" in argv and "--max-turns" in argv
+        assert "--model=claude-test" in argv
+        assert "--fake-extra" in argv
+        assert any(a.startswith("--max-turns=") for a in argv)
         assert any("Read" in a and "Write" in a for a in argv)
         spec = job.spec()
-        assert spec["limits"]["memory"] == 300 << 20 and spec["max_turns"] == 4
+        assert spec["memory"] == 300 << 20 and spec["cpus"] == 0.5 and spec["max_turns"] == 4
         assert spec["env"]["FROM_JOB"] == "j" and spec["allowed_tools"] == ["Read", "Write"]
+        assert spec["timeout"] == 90 and spec["idle_timeout"] == 60  # seconds, as given
+        assert spec["working_dir"] == str(workdir) and spec["prompt"].strip() == "the prompt"
     finally:
         await manager.shutdown()
 
@@ -114,10 +148,13 @@ async def test_dependencies(manager: claude_jobs.JobManager) -> None:
 
 @pytest.mark.asyncio
 async def test_templates(manager: claude_jobs.JobManager) -> None:
-    names = {t["name"] for t in manager.templates()}
+    templates = await manager.templates()
+    names = {t["name"] for t in templates}
     assert {"brand-data", "brief", "draft"} <= names
-    brief = next(t for t in manager.templates() if t["name"] == "brief")
-    assert brief["variables"]["brand"]["required"] is True and brief["output"]["file"] == "brief.md"
+    brief = next(t for t in templates if t["name"] == "brief")
+    assert set(brief) == set(claude_jobs.TemplateInfo.__annotations__)
+    assert brief["variables"]["brand"]["required"] is True and brief["output"] is not None
+    assert brief["output"]["file"] == "brief.md" and brief["timeout"] == 300  # 5m, in seconds
     job = await manager.submit(template="brief", variables={"brand": "ACME", "research": "ACME sells anvils."})
     info = await job.wait()
     assert info.state == "succeeded", info.error
@@ -131,25 +168,27 @@ async def test_template_inputs_from_a_dependency(manager: claude_jobs.JobManager
     research = await manager.submit(prompt="ACME research")
     brief = await manager.submit(template="brief", variables={"brand": "ACME"}, inputs={"research": research})
     assert (await brief.wait()).state == "succeeded"
-    assert research.id in brief.spec()["depends_on"]
+    assert brief.spec()["inputs"] == {"research": research.id}
 
 
-def test_resource_limits_class() -> None:
-    lim = claude_jobs.ResourceLimits(cpus=0.5, memory="1G", pids=10)
-    assert (lim.cpus, lim.memory, lim.pids) == (0.5, 1 << 30, 10)
-    assert lim.to_dict() == {"cpus": 0.5, "memory": 1 << 30, "pids": 10}
-    assert lim == claude_jobs.ResourceLimits(cpus=0.5, memory=1 << 30, pids=10)
+def test_helpers_and_the_cores_lists() -> None:
     assert claude_jobs.parse_size("512M") == 512 << 20 and claude_jobs.parse_duration("10m") == 600.0
     with pytest.raises(claude_jobs.InvalidSpecError):
         claude_jobs.parse_size("lots")
-    assert claude_jobs.JOB_STATES[-1] == "interrupted" and "succeeded" in claude_jobs.FINAL_STATES
+    # From the core (JobState::ALL, ErrorKind::ALL), in its order.
+    assert claude_jobs.JOB_STATES[:2] == ["queued", "running"] and claude_jobs.JOB_STATES[-1] == "interrupted"
+    assert claude_jobs.FINAL_STATES == claude_jobs.JOB_STATES[2:]
+    assert tuple(claude_jobs.JOB_STATES) == typing.get_args(claude_jobs.JobStateName)
+    assert set(claude_jobs.ERROR_CODES) == set(claude_jobs.errors.BY_CODE)
+    assert claude_jobs.ERROR_CODES[0] == "INVALID_SPEC"
 
 
 @pytest.mark.asyncio
 async def test_durable_store_outlives_the_manager(fake_bin: Path, data_dir: Path) -> None:
     first = make_manager(fake_bin, data_dir)
-    assert first.store_url.startswith("sqlite:") and first.node_id
-    health = first.store_health()
+    status = await first.status()
+    assert status["store_url"].startswith("sqlite:") and status["node_id"]
+    health = status["store_health"]
     assert health["healthy"] is True and set(health) == {"healthy", "last_error", "since_ms", "outages"}
     job = await first.submit(prompt="remember me")
     assert (await job.wait()).state == "succeeded"
@@ -160,7 +199,7 @@ async def test_durable_store_outlives_the_manager(fake_bin: Path, data_dir: Path
         info = again.info()
         assert info.state == "succeeded" and info.result == "echo: remember me"
         assert [e.type async for e in again.events()][-1] == "finished"
-        assert [i.id for i in await second.list()] == [job.id]
+        assert [i.id for i in (await second.list()).jobs] == [job.id]
     finally:
         await second.shutdown()
 
@@ -168,7 +207,7 @@ async def test_durable_store_outlives_the_manager(fake_bin: Path, data_dir: Path
 @pytest.mark.asyncio
 async def test_memory_store(fake_bin: Path, data_dir: Path) -> None:
     manager = make_manager(fake_bin, data_dir, store_url="memory", max_concurrent=1)
-    assert manager.store_url == "memory"
+    assert (await manager.status())["store_url"] == "memory"
     running = await manager.submit(prompt="x", env=fake_env("slow", FAKE_CLAUDE_SECONDS="30"))
     queued = await manager.submit(prompt="y")
     await manager.shutdown(drain_timeout=0.1)
@@ -178,11 +217,12 @@ async def test_memory_store(fake_bin: Path, data_dir: Path) -> None:
 
 @pytest.mark.asyncio
 async def test_retries(fake_bin: Path, data_dir: Path) -> None:
-    manager = make_manager(fake_bin, data_dir, retry_backoff=(0.05, 0.1))
-    try:
-        job = await manager.submit(prompt="x", env=fake_env("no-result"), max_attempts=2)
-        info = await job.wait()
-        assert info.state == "failed" and info.attempt == 2
-        assert job.spec()["max_attempts"] == 2
-    finally:
-        await manager.shutdown()
+    for backoff in ({"base": 0.05, "max": 0.1}, (0.05, "100ms")):
+        manager = make_manager(fake_bin, data_dir, retry_backoff=backoff)
+        try:
+            job = await manager.submit(prompt="x", env=fake_env("no-result"), max_attempts=2)
+            info = await job.wait()
+            assert info.state == "failed" and info.attempt == 2
+            assert job.spec()["max_attempts"] == 2
+        finally:
+            await manager.shutdown()

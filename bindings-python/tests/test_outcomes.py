@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import claude_jobs
-from jobs_helpers import fake_env, read_text
+from jobs_helpers import cgroups_required, fake_env, read_text
 
 
 @pytest.mark.asyncio
@@ -111,8 +111,10 @@ async def test_cancelled(manager: claude_jobs.JobManager) -> None:
 
 @pytest.mark.asyncio
 async def test_oom_killed(manager: claude_jobs.JobManager) -> None:
-    if manager.isolation == "none":
-        pytest.skip(f"no cgroups here: {manager.isolation_error}")
+    status = await manager.status()
+    if status["isolation"] == "none":
+        assert not cgroups_required(), f"cgroups are required here but unusable: {status['isolation_error']}"
+        pytest.skip(f"no cgroups here: {status['isolation_error']}")
     job = await manager.submit(prompt="x", memory="64M", env=fake_env("alloc", FAKE_CLAUDE_ALLOC_MB="512"))
     info = await job.wait()
     assert info.state == "oom_killed", info.error

@@ -8,25 +8,35 @@ Import from ``claude_jobs``, which re-exports everything.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Awaitable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Optional, Union, final
 
-from .aliases import (
-    DurationLike,
-    IsolationKindName,
-    IsolationModeName,
-    JobStateName,
-    SizeLike,
-    StrPath,
+from typing_extensions import Unpack
+
+from .aliases import CatchUpName, DurationLike, IsolationKindName, JobEventTypeName, JobStateName
+from .types import (
+    JobSpecArgs,
+    ListQuery,
+    ManagerOptions,
+    ManagerStatus,
+    PermissionDenial,
+    OutputFile,
+    Schedule,
+    TemplateInfo,
+    TenantQuota,
+    TenantUsage,
+    WorkflowInfo,
 )
 
 __version__: str
-#: Every state, in the core's order.
+#: Every state, in the core's order (the core's ``JobState::ALL``).
 JOB_STATES: list[str]
 #: The final states (all but queued and running).
 FINAL_STATES: list[str]
+#: The stable error codes, in the core's order (``ErrorKind::ALL``).
+ERROR_CODES: list[str]
 
 def _drain_at_exit(timeout_s: float) -> None:
     """Waits up to `timeout_s` for the binding's tasks to end (run at exit)."""
@@ -87,13 +97,6 @@ class ResourceStats:
 class ResourceLimits:
     """CPU (cores), memory (bytes) and process caps; ``None`` is no cap."""
 
-    def __new__(
-        cls,
-        *,
-        cpus: Optional[float] = None,
-        memory: Optional[SizeLike] = None,
-        pids: Optional[int] = None,
-    ) -> ResourceLimits: ...
     @property
     def cpus(self) -> Optional[float]: ...
     @property
@@ -120,6 +123,8 @@ class JobInfo:
     def template(self) -> Optional[str]: ...
     @property
     def labels(self) -> dict[str, str]: ...
+    @property
+    def tenant(self) -> Optional[str]: ...
     @property
     def priority(self) -> int: ...
     @property
@@ -165,6 +170,21 @@ class JobInfo:
     @property
     def outputs(self) -> list[Path]: ...
     @property
+    def structured_output(self) -> Optional[dict[str, Any]]:
+        """With ``json_schema``: the answer, an object of the schema (a new dict each read)."""
+    @property
+    def permission_denials(self) -> list[PermissionDenial]:
+        """Tool calls the CLI denied (from its result)."""
+    @property
+    def resumed_session(self) -> Optional[str]:
+        """With ``resume``: the session this job continued."""
+    @property
+    def work_dir(self) -> Optional[Path]:
+        """The CLI's working directory (a resumed job's is the earlier job's)."""
+    @property
+    def config_dir(self) -> Optional[Path]:
+        """The CLI's ``CLAUDE_CONFIG_DIR``, where it keeps the session."""
+    @property
     def is_final(self) -> bool: ...
     @property
     def duration_ms(self) -> Optional[int]: ...
@@ -181,7 +201,7 @@ class JobEvent:
     ``at_ms`` Unix ms; the event's own fields are attributes and keys too."""
 
     @property
-    def type(self) -> str: ...
+    def type(self) -> JobEventTypeName: ...
     @property
     def seq(self) -> int: ...
     @property
@@ -207,6 +227,17 @@ class EventStream:
     def position(self) -> int: ...
 
 @final
+class JobPage:
+    """One page of ``await manager.list(...)``: jobs newest first."""
+
+    @property
+    def jobs(self) -> list[JobInfo]: ...
+    @property
+    def next_cursor(self) -> Optional[str]:
+        """Pass it as ``cursor`` for the next page; None on the last page."""
+    def __len__(self) -> int: ...
+
+@final
 class Job:
     """A handle to one job; handles compare equal by id."""
 
@@ -215,7 +246,8 @@ class Job:
     @property
     def state(self) -> JobStateName: ...
     def info(self) -> JobInfo: ...
-    def spec(self) -> dict[str, Any]: ...
+    def spec(self) -> dict[str, Any]:
+        """The spec as run (template rendered, default caps applied): ``submit``'s keywords, durations in seconds."""
     def wait(self) -> Awaitable[JobInfo]: ...
     def cancel(self) -> Awaitable[bool]: ...
     def events(self, after: int = 0) -> EventStream: ...
@@ -223,77 +255,62 @@ class Job:
     def __hash__(self) -> int: ...
 
 @final
-class JobManager:
-    """Runs Claude CLI jobs, at most ``max_concurrent`` at once, each in its own cgroup."""
+class Workflow:
+    """The jobs of one ``await manager.submit_workflow(...)``, in step order."""
 
-    def __new__(
-        cls,
-        *,
-        claude_bin: Optional[StrPath] = None,
-        data_dir: Optional[StrPath] = None,
-        max_concurrent: Union[int, Literal["auto"], None] = None,
-        isolation: Optional[IsolationModeName] = None,
-        kill_grace: Optional[DurationLike] = None,
-        result_grace: Optional[DurationLike] = None,
-        line_cap: Optional[int] = None,
-        cpus: Optional[float] = None,
-        memory: Optional[SizeLike] = None,
-        pids: Optional[int] = None,
-        default_limits: Union[ResourceLimits, Mapping[str, Any], None] = None,
-        default_timeout: Optional[DurationLike] = None,
-        default_idle_timeout: Optional[DurationLike] = None,
-        env: Optional[Mapping[str, str]] = None,
-        pass_env: Optional[Sequence[str]] = None,
-        memory_pressure_limit: Optional[DurationLike] = None,
-        monitor_interval: Optional[DurationLike] = None,
-        per_job_config_dir: Optional[bool] = None,
-        event_buffer: Optional[int] = None,
-        event_buffer_bytes: Optional[int] = None,
-        poll_interval: Optional[DurationLike] = None,
-        child_subreaper: Optional[bool] = None,
-        templates_dir: Union[StrPath, Sequence[StrPath], None] = None,
-        store_url: Optional[str] = None,
-        recovery: Optional[Literal["interrupt", "requeue"]] = None,
-        lease_ttl: Optional[DurationLike] = None,
-        heartbeat_interval: Optional[DurationLike] = None,
-        rescue_interval: Optional[DurationLike] = None,
-        event_flush_interval: Optional[DurationLike] = None,
-        retry_backoff: Optional[tuple[DurationLike, DurationLike]] = None,
-        retention: Optional[Mapping[str, Optional[int]]] = None,
-        node_id: Optional[str] = None,
-        memory_budget: Union[int, str, None] = None,
-        cpu_budget: Union[float, str, None] = None,
-    ) -> JobManager: ...
-    def submit(
+    @property
+    def name(self) -> str: ...
+    @property
+    def steps(self) -> list[tuple[str, Job]]: ...
+    def job(self, step: str) -> Optional[Job]: ...
+    def last(self) -> Job: ...
+
+@final
+class JobManager:
+    """Runs Claude CLI jobs, at most ``max_concurrent`` at once, each in its own cgroup.
+
+    The options are :class:`claude_jobs.types.ManagerOptions` (durations in seconds);
+    an unknown or bad one raises ``InvalidSpecError`` naming it."""
+
+    def __new__(cls, **options: Unpack[ManagerOptions]) -> JobManager: ...
+    @classmethod
+    def create(cls, **options: Unpack[ManagerOptions]) -> Awaitable[JobManager]: ...
+    def submit(self, prompt: Optional[str] = None, **spec: Unpack[JobSpecArgs]) -> Awaitable[Job]: ...
+    def get(self, id: str) -> Awaitable[Job]: ...
+    def list(self, **query: Unpack[ListQuery]) -> Awaitable[JobPage]: ...
+    def cancel(self, id: str) -> Awaitable[bool]: ...
+    def status(self) -> Awaitable[ManagerStatus]: ...
+    def templates(self) -> Awaitable[builtins.list[TemplateInfo]]: ...
+    def workflows(self) -> Awaitable[builtins.list[WorkflowInfo]]: ...
+    def submit_workflow(
+        self, name: str, variables: Optional[Mapping[str, Union[str, int, float, bool]]] = None
+    ) -> Awaitable[Workflow]: ...
+    def set_tenant(self, name: str, **quota: Unpack[TenantQuota]) -> Awaitable[None]:
+        """Sets the tenant's quota in the store (for every manager sharing it)."""
+    def tenant_usage(self, name: str) -> Awaitable[TenantUsage]:
+        """The tenant's quota and what it uses now."""
+    def schedule(
         self,
+        name: str,
+        cron: str,
         prompt: Optional[str] = None,
         *,
-        template: Optional[str] = None,
-        variables: Optional[Mapping[str, Union[str, int, float]]] = None,
-        working_dir: Optional[StrPath] = None,
-        env: Optional[Mapping[str, str]] = None,
-        model: Optional[str] = None,
-        allowed_tools: Optional[Sequence[str]] = None,
-        max_turns: Optional[int] = None,
-        max_budget_usd: Optional[float] = None,
-        extra_args: Optional[Sequence[str]] = None,
-        cpus: Optional[float] = None,
-        memory: Optional[SizeLike] = None,
-        pids: Optional[int] = None,
-        timeout: Optional[DurationLike] = None,
-        idle_timeout: Optional[DurationLike] = None,
-        priority: Optional[int] = None,
-        labels: Optional[Mapping[str, str]] = None,
-        run_as: Optional[tuple[int, int]] = None,
-        depends_on: Optional[Iterable[Union[str, Job]]] = None,
-        inputs: Optional[Mapping[str, Union[str, Job]]] = None,
-        output: Optional[Mapping[str, str]] = None,
-        max_attempts: Optional[int] = None,
-    ) -> Awaitable[Job]: ...
-    def get(self, id: str) -> Awaitable[Job]: ...
-    def list(self) -> Awaitable[builtins.list[JobInfo]]: ...
-    def cancel(self, id: str) -> Awaitable[bool]: ...
-    def templates(self) -> builtins.list[dict[str, Any]]: ...
+        timezone: Optional[str] = None,
+        catch_up: Optional[CatchUpName] = None,
+        **spec: Unpack[JobSpecArgs],
+    ) -> Awaitable[Schedule]:
+        """Stores the schedule (replacing one of that name): each tick of ``cron`` submits one job."""
+    def unschedule(self, name: str) -> Awaitable[bool]:
+        """Removes the schedule; False if there was none."""
+    def schedules(self) -> Awaitable[builtins.list[Schedule]]:
+        """Every schedule in the store, by name."""
+    def outputs(self, job_id: str) -> Awaitable[builtins.list[OutputFile]]:
+        """The job's collected outputs (name, size, sha256), wherever it ran (``artifact_store="db"``)."""
+    def read_output(self, job_id: str, name: str) -> Awaitable[Optional[bytes]]:
+        """The bytes of the job's output ``name``; None when it has none of that name."""
+    def read_log(self, job_id: str, stream: Literal["stdout", "stderr"], tail_bytes: Optional[int] = None) -> Awaitable[bytes]:
+        """The job's stdout or stderr log (its last ``tail_bytes``), wherever it ran."""
+    def metrics(self) -> Awaitable[str]: ...
     def shutdown(self, drain_timeout: Optional[DurationLike] = 30.0) -> Awaitable[None]: ...
     def __aenter__(self) -> Awaitable[JobManager]: ...
     def __aexit__(
@@ -302,23 +319,3 @@ class JobManager:
         exc: Optional[BaseException],
         tb: Optional[TracebackType],
     ) -> Awaitable[None]: ...
-    @property
-    def running(self) -> int: ...
-    @property
-    def max_concurrent(self) -> int: ...
-    @property
-    def isolation(self) -> IsolationKindName: ...
-    @property
-    def isolation_error(self) -> Optional[str]: ...
-    @property
-    def data_dir(self) -> Path: ...
-    @property
-    def store_url(self) -> str: ...
-    @property
-    def node_id(self) -> str: ...
-    @property
-    def memory_budget(self) -> Optional[int]: ...
-    @property
-    def cpu_budget(self) -> Optional[float]: ...
-    def metrics(self) -> Awaitable[str]: ...
-    def store_health(self) -> dict[str, Any]: ...

@@ -27,6 +27,36 @@ DurationLike = Union[float, int, datetime.timedelta, str]
 SizeLike = Union[int, str]
 #: A filesystem path.
 StrPath = Union[str, "os.PathLike[str]"]
+#: The ``type`` of a job event (the core's ``JobEvent`` tags).
+JobEventTypeName = Literal[
+    "queued",
+    "started",
+    "resuming",
+    "permission_denied",
+    "init",
+    "assistant_text",
+    "tool_use",
+    "tool_result",
+    "api_retry",
+    "rate_limit",
+    "result",
+    "memory_pressure",
+    "stopping",
+    "finished",
+    "warning",
+    "retrying",
+    "budget_wait",
+    "other",
+]
+#: ``permission_mode`` (``--permission-mode``).
+PermissionModeName = Literal["default", "acceptEdits", "plan", "bypassPermissions", "dontAsk", "auto"]
+#: ``effort`` (``--effort``).
+EffortName = Literal["low", "medium", "high", "xhigh", "max"]
+#: One of ``setting_sources`` (``--setting-sources``).
+SettingSourceName = Literal["user", "project", "local"]
+#: What a schedule does with the ticks missed while every manager was down:
+#: submit one job for them at start (the default), or none.
+CatchUpName = Literal["run_once", "skip"]
 
 __all__ = [
     "JobStateName",
@@ -35,4 +65,9 @@ __all__ = [
     "DurationLike",
     "SizeLike",
     "StrPath",
+    "JobEventTypeName",
+    "PermissionModeName",
+    "EffortName",
+    "SettingSourceName",
+    "CatchUpName",
 ]

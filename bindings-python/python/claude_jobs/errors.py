@@ -105,6 +105,21 @@ class ManagerIOError(ClaudeJobsError, OSError):
     """An I/O error of the manager itself: data dir, logs (``IO_ERROR``)."""
 
 
+class PolicyViolationError(ClaudeJobsError, PermissionError):
+    """The spec breaks the manager's policy; ``field`` names what (``POLICY_VIOLATION``)."""
+
+
+class QuotaExceededError(ClaudeJobsError, RuntimeError):
+    """A tenant's quota is used up (``QUOTA_EXCEEDED``); ``tenant`` names it,
+    ``retry_after`` (seconds) says when to try again, when known (a spent daily
+    budget: at 00:00 UTC; a full queue (``max_queued``): the core's hint)."""
+
+    #: Seconds to wait before trying again, when known.
+    retry_after: Optional[float] = None
+    #: The tenant whose quota it is.
+    tenant: Optional[str] = None
+
+
 #: The class for each core error code.
 BY_CODE: dict[str, type[ClaudeJobsError]] = {
     "INVALID_SPEC": InvalidSpecError,
@@ -116,6 +131,8 @@ BY_CODE: dict[str, type[ClaudeJobsError]] = {
     "SHUTTING_DOWN": ShuttingDownError,
     "CAPACITY_EXCEEDED": CapacityExceededError,
     "IO_ERROR": ManagerIOError,
+    "POLICY_VIOLATION": PolicyViolationError,
+    "QUOTA_EXCEEDED": QuotaExceededError,
 }
 
 __all__ = [
@@ -129,5 +146,7 @@ __all__ = [
     "ShuttingDownError",
     "CapacityExceededError",
     "ManagerIOError",
+    "PolicyViolationError",
+    "QuotaExceededError",
     "BY_CODE",
 ]

@@ -1,25 +1,45 @@
-import { useCallback, useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import { getJSON, localMidnightMs } from './api.js';
 import { usePoll, useRoute } from './hooks.js';
 import { cost } from './format.js';
 import JobList from './JobList.jsx';
 import JobPage from './JobPage.jsx';
 import StartForm from './StartForm.jsx';
+import KeyPrompt, { useKeyWanted } from './KeyPrompt.jsx';
+import TenantTotals from './TenantTotals.jsx';
 
 export default function App() {
   const [path, navigate] = useRoute();
   const [data, setData] = useState(null);
   const [offline, setOffline] = useState(null);
+  const [tenant, setTenant] = useState(null);
+  const { wanted: keyWanted, refused: keyRefused } = useKeyWanted();
 
   const load = useCallback(async () => {
     try {
       setData(await getJSON(`/api/dashboard/jobs?since_ms=${localMidnightMs()}`));
       setOffline(null);
     } catch (e) {
-      setOffline(e.message || 'the service does not answer');
+      // A 401 is the key prompt's business, not an outage.
+      if (e.status !== 401) setOffline(e.message || 'the service does not answer');
     }
   }, []);
   const refresh = usePoll(load, 2000);
+  const loadTenant = useCallback(async () => {
+    try {
+      setTenant(await getJSON('/api/tenant'));
+    } catch {
+      /* shown again on the next poll */
+    }
+  }, []);
+  const refreshTenant = usePoll(loadTenant, 5000);
+  // A key was entered: read everything again with it.
+  useEffect(() => {
+    if (!keyWanted) {
+      refresh();
+      refreshTenant();
+    }
+  }, [keyWanted, refresh, refreshTenant]);
 
   const jobMatch = path.match(/^\/jobs\/([^/]+)\/?$/);
   const totals = data ? data.totals : null;
@@ -44,7 +64,9 @@ export default function App() {
           <Total label="Cost today" value={totals ? cost(totals.cost_today_usd) : '—'} testid="total-cost" />
           <Total label="Isolation" value={totals ? totals.isolation : '—'} testid="total-isolation" />
         </div>
+        <TenantTotals tenant={tenant} Total={Total} />
       </header>
+      {keyWanted && <KeyPrompt refused={keyRefused} />}
       {offline && (
         <div className="banner error" role="alert">
           Cannot reach the service: {offline}. Retrying…

@@ -90,6 +90,12 @@ function describe(ev) {
       return ['warn', `warning: ${ev.kind}`, ev.message];
     case 'retrying':
       return ['warn', 'retrying', `attempt ${ev.attempt} ended; again in ${duration(ev.delay_ms)}${ev.error ? ` · ${ev.error}` : ''}`];
+    case 'resuming':
+      return ['meta', 'resuming', `session ${ev.session_id}${ev.fork ? ' (forked)' : ''} of job ${ev.from_job}`];
+    case 'permission_denied':
+      return ['warn', `denied: ${ev.tool_name}`, <span className="mono">{toolSummary(ev.tool_name, ev.tool_input)}</span>];
+    case 'budget_wait':
+      return ['warn', 'budget wait', `tenant ${ev.tenant}: ${cost(ev.left_usd)} left of ${cost(ev.budget_usd)} today; waits for the next UTC day or a raised budget`];
     case 'other':
       return ['meta', ev.message_type || 'other', ''];
     default:

@@ -138,6 +138,14 @@ export default function JobPage({ id, jobs, link, onChange }) {
             ) : (
               <p className="muted">{isActive(job.state) ? 'Not yet.' : 'No result.'}</p>
             )}
+            {job.structured_output && (
+              <>
+                <h3>Structured output</h3>
+                <pre className="result" data-testid="structured-output">
+                  {JSON.stringify(job.structured_output, null, 2)}
+                </pre>
+              </>
+            )}
           </section>
           <Outputs job={job} />
         </div>
@@ -145,6 +153,21 @@ export default function JobPage({ id, jobs, link, onChange }) {
       <Logs job={job} />
     </div>
   );
+}
+
+/** A link that saves the shown file (fetched with the API key: a plain link could not send it). */
+function Download({ name, text }) {
+  const [url, setUrl] = useState(null);
+  useEffect(() => {
+    const u = URL.createObjectURL(new Blob([text], { type: 'text/plain;charset=utf-8' }));
+    setUrl(u);
+    return () => URL.revokeObjectURL(u);
+  }, [text]);
+  return url ? (
+    <a className="small" href={url} download={name}>
+      download
+    </a>
+  ) : null;
 }
 
 function Stat({ label, value }) {
@@ -185,9 +208,9 @@ function Outputs({ job }) {
                 <button type="button" className={`file${n === shown ? ' active' : ''}`} onClick={() => setOpen(n)} data-output={n}>
                   {n}
                 </button>
-                <a className="small" href={`/api/jobs/${encodeURIComponent(job.id)}/outputs/${encodeURIComponent(n)}`} target="_blank" rel="noreferrer">
-                  raw
-                </a>
+                {n === shown && !error && (
+                  <Download name={n} text={text} />
+                )}
               </li>
             ))}
           </ul>

@@ -1,4 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
+import { apiFetch } from './api.js';
+import { sseFrames } from './sse.js';
 
 /** The current path, and `navigate(path)` (history.pushState). */
 export function useRoute() {
@@ -52,11 +54,12 @@ export function useNow(ms = 1000) {
 }
 
 /**
- * A job's events over server-sent events. Each event's SSE id is its `seq`:
- * when the connection drops, EventSource reconnects by itself and sends
- * Last-Event-ID, so the server resumes after the last event received; events
- * are also kept by seq here, so none is ever shown twice. If the browser gives
- * up (an HTTP error), it reconnects with `?after=` the last seq.
+ * A job's events over server-sent events, read with fetch() so that the API
+ * key goes in the Authorization header (EventSource cannot send one). Each
+ * event's SSE id is its `seq`: when the connection drops, the hook reconnects
+ * after a second with `Last-Event-ID: <last seq>`, so the server resumes after
+ * the last event received; events are also kept by seq here, so none is ever
+ * shown twice. A 401 waits for the key (api.js asks for it), a 404 ends it.
  */
 export function useJobEvents(jobId) {
   const [events, setEvents] = useState([]);
@@ -64,61 +67,69 @@ export function useJobEvents(jobId) {
   const [connections, setConnections] = useState(0);
   useEffect(() => {
     let lastSeq = 0;
-    let es = null;
-    let retry = null;
     let done = false;
+    let controller = null;
+    let retry = null;
     setEvents([]);
     setStatus('connecting');
-    const open = () => {
-      const url = `/api/jobs/${encodeURIComponent(jobId)}/events${lastSeq ? `?after=${lastSeq}` : ''}`;
-      es = new EventSource(url);
-      es.onopen = () => {
-        setStatus('live');
-        setConnections((n) => n + 1);
-      };
-      es.onmessage = (msg) => {
-        let ev;
-        try {
-          ev = JSON.parse(msg.data);
-        } catch {
-          return;
+    const again = (ms) => {
+      if (done) return;
+      setStatus('reconnecting');
+      retry = setTimeout(open, ms);
+    };
+    const take = (frame) => {
+      let ev;
+      try {
+        ev = JSON.parse(frame.data);
+      } catch {
+        return;
+      }
+      if (typeof ev.seq !== 'number' || ev.seq <= lastSeq) return; // already shown
+      lastSeq = ev.seq;
+      setEvents((prev) => [...prev, ev]);
+      if (ev.type === 'finished') {
+        done = true;
+        setStatus('ended');
+      }
+    };
+    const open = async () => {
+      controller = new AbortController();
+      const headers = { Accept: 'text/event-stream' };
+      if (lastSeq) headers['Last-Event-ID'] = String(lastSeq);
+      let res;
+      try {
+        res = await apiFetch(`/api/jobs/${encodeURIComponent(jobId)}/events`, { headers, signal: controller.signal, cache: 'no-store' });
+      } catch {
+        again(2000); // the service is down: keep trying
+        return;
+      }
+      if (done) return;
+      if (res.status === 404) {
+        setStatus('gone');
+        return;
+      }
+      if (!res.ok || !res.body) {
+        again(res.status === 401 ? 0 : 2000); // 401: the next try waits for the key
+        return;
+      }
+      setStatus('live');
+      setConnections((n) => n + 1);
+      try {
+        for await (const frame of sseFrames(res.body)) {
+          take(frame);
+          if (done) break;
         }
-        if (typeof ev.seq !== 'number' || ev.seq <= lastSeq) return; // already shown
-        lastSeq = ev.seq;
-        setEvents((prev) => [...prev, ev]);
-        if (ev.type === 'finished') {
-          done = true;
-          es.close();
-          setStatus('ended');
-        }
-      };
-      es.onerror = () => {
-        if (done) return;
-        if (es.readyState === EventSource.CLOSED) {
-          // The browser gave up (an HTTP error): try again unless the job is gone.
-          setStatus('reconnecting');
-          retry = setTimeout(async () => {
-            try {
-              const res = await fetch(`/api/jobs/${encodeURIComponent(jobId)}`);
-              if (res.status === 404) {
-                setStatus('gone');
-                return;
-              }
-            } catch {
-              /* the service is down: keep trying */
-            }
-            if (!done) open();
-          }, 2000);
-        } else {
-          setStatus('reconnecting'); // the browser retries, with Last-Event-ID
-        }
-      };
+      } catch {
+        /* the connection dropped */
+      }
+      if (done) controller.abort();
+      else again(1000);
     };
     open();
     return () => {
       done = true;
       clearTimeout(retry);
-      if (es) es.close();
+      if (controller) controller.abort();
     };
   }, [jobId]);
   return { events, status, connections };

@@ -5,25 +5,22 @@ few endpoints it needs besides the job API of app.py.
   ``make dashboard-build``); a clear message instead when it is not built.
 - ``POST /api/workflows``: brand-data → brief → draft in one call.
 - ``GET /api/dashboard/jobs``: the job list with each job's variables, plus totals.
-- ``GET /api/jobs/{id}/outputs/{name}``: the content of one of the job's output files.
+- ``GET /api/jobs/{id}/outputs/{name}``: the content of one of the job's output files
+  (``GET /api/jobs/{id}/outputs``, their list, is in jobs_api.py).
 
 ``install(app)`` adds all of it (app.py's ``create_app`` calls it).
 
+Every endpoint but the page is behind the API key (auth.py) and shows only
+the key's tenant's jobs (access.py); the page asks for the key itself.
+
 ``python dashboard.py [--host H] [--port N]`` runs the service with the dashboard
-(what ``make dashboard`` does): with ``ANTHROPIC_API_KEY`` set, jobs use the real
-API; otherwise it starts the bundled mock API (``target/debug/mock-anthropic``)
-on 127.0.0.1 and gives every job its address, and says so.
+(what ``make dashboard`` does; see dashboard_cli.py).
 """
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import dataclasses
 import html
 import os
-import signal
-import subprocess
 import sys
 import uuid
 from datetime import datetime
@@ -34,8 +31,10 @@ from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field, StringConstraints
+from starlette.types import Scope
 
 import claude_jobs
+from access import job_of, manager_of, tenant_of
 
 #: The repository root (examples/fastapi/dashboard.py → ../..).
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,15 +52,22 @@ VARIABLE_PREVIEW_CHARS = 160
 router = APIRouter()
 
 
+class Assets(StaticFiles):
+    """The page's static files; 404 (not a 500) while the dashboard is not built."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        if self.directory is None or not Path(self.directory).is_dir():
+            return JSONResponse(status_code=404, content={"detail": "not found (the dashboard is not built)"})
+        return await super().get_response(path, scope)
+
+    async def check_config(self) -> None:
+        """Checked per request instead (the page may be built after the start)."""
+
+
 def install(app: FastAPI) -> None:
     """Adds the dashboard's endpoints and static files to `app` (after its API routes)."""
     app.include_router(router)
-    app.mount("/assets", StaticFiles(directory=DIST / "assets", check_dir=False), name="dashboard-assets")
-
-
-def manager_of(request: Request) -> claude_jobs.JobManager:
-    m: claude_jobs.JobManager = request.app.state.manager
-    return m
+    app.mount("/assets", Assets(directory=DIST / "assets", check_dir=False), name="dashboard-assets")
 
 
 # ---------------------------------------------------------------- the page
@@ -148,7 +154,7 @@ async def submit_workflow(body: WorkflowRequest, request: Request) -> Union[Work
     draft (its `brief` is the second's), and returns the three job ids. A step
     that fails or is cancelled cancels the ones after it."""
     manager = manager_of(request)
-    declared = {t["name"]: set(t["variables"]) for t in manager.templates()}
+    declared = {t["name"]: set(t["variables"]) for t in await manager.templates()}
     given = dict(body.variables)
     for name in ("website", "objective"):
         value = getattr(body, name)
@@ -172,6 +178,7 @@ async def submit_workflow(body: WorkflowRequest, request: Request) -> Union[Work
         for step, template, input_var in WORKFLOW_STEPS:
             variables = {k: v for k, v in given.items() if k in declared.get(template, set())}
             previous = await manager.submit(
+                tenant=tenant_of(request),
                 template=template,
                 variables=variables,
                 inputs={input_var: previous} if input_var and previous else None,
@@ -245,161 +252,79 @@ async def dashboard_jobs(
     since_ms: Optional[int] = Query(None, description="Start of 'today' (Unix ms) for cost_today_usd; default: the server's local midnight."),
     limit: int = Query(200, ge=1, le=5000, description="At most this many jobs, newest first."),
 ) -> dict[str, Any]:
-    """Every job (newest first) with its variables, and the totals the page shows:
+    """The newest jobs with their variables, and the totals the page shows:
     running, queued, the concurrency limit and the cost of the jobs finished today."""
     manager = manager_of(request)
-    infos = await manager.list()
     if since_ms is None:
         since_ms = int(datetime.now().replace(hour=0, minute=0, second=0, microsecond=0).timestamp() * 1000)
-    newest = sorted(infos, key=lambda i: i.created_at, reverse=True)[:limit]
+    infos = await every_job(manager, tenant_of(request))  # newest first: the store's pages, in order
+    status = await manager.status()
     cost_today = sum(i.cost_usd or 0.0 for i in infos if (i.finished_at or i.created_at) >= since_ms)
     return {
-        "jobs": [await enriched(request, i) for i in newest],
+        "jobs": [await enriched(request, i) for i in infos[:limit]],
         "totals": {
             "jobs": len(infos),
             "running": sum(1 for i in infos if i.state == "running"),
             "queued": sum(1 for i in infos if i.state == "queued"),
-            "max_concurrent": manager.max_concurrent,
-            "isolation": manager.isolation,
+            "max_concurrent": status["max_concurrent"],
+            "isolation": status["isolation"],
             "cost_today_usd": round(cost_today, 6),
             "since_ms": since_ms,
         },
     }
 
 
+async def every_job(manager: claude_jobs.JobManager, tenant: Optional[str]) -> list[claude_jobs.JobInfo]:
+    """Every job of the tenant (every job without keys) in the store, newest first, page after page."""
+    out: list[claude_jobs.JobInfo] = []
+    cursor: Optional[str] = None
+    while True:
+        page = await manager.list(limit=1000, cursor=cursor, tenant=tenant)
+        out.extend(page.jobs)
+        if page.next_cursor is None:
+            return out
+        cursor = page.next_cursor
+
+
 @router.get("/api/dashboard/jobs/{job_id}")
 async def dashboard_job(job_id: str, request: Request) -> dict[str, Any]:
     """One job as in the list: GET /api/jobs/{id} plus variables, inputs, prompt preview."""
-    return await enriched(request, (await manager_of(request).get(job_id)).info())
+    return await enriched(request, (await job_of(request, job_id)).info())
 
 
 # ---------------------------------------------------------------- output files
 
 
-@router.get("/api/jobs/{job_id}/outputs/{name}", response_class=FileResponse, responses={404: {"description": "Not one of the job's outputs."}})
+OUTPUT_MEDIA_TYPES = ("text/markdown; charset=utf-8", "text/plain; charset=utf-8")
+
+
+@router.get(
+    "/api/jobs/{job_id}/outputs/{name}",
+    response_class=Response,
+    responses={
+        200: {"content": {t: {} for t in OUTPUT_MEDIA_TYPES}, "description": "The file's bytes."},
+        404: {"description": "Not one of the job's outputs."},
+    },
+)
 async def output_file(job_id: str, name: str, request: Request) -> Response:
-    """The content of one of the job's output files, by file name. Only the
-    files listed in the job's `outputs` are served: the name is looked up in
-    that list, never joined to a path."""
-    info = (await manager_of(request).get(job_id)).info()
-    for path in info.outputs:
-        if path.name == name and path.is_file():
-            media = "text/markdown" if path.suffix in (".md", ".markdown") else "text/plain"
-            return FileResponse(
-                path,
-                media_type=f"{media}; charset=utf-8",
-                headers={"X-Content-Type-Options": "nosniff", "Content-Disposition": "inline"},
-            )
-    return JSONResponse(status_code=404, content={"detail": f"job {job_id} has no output file named {name!r}"})
-
-
-# ---------------------------------------------------------------- `make dashboard`
-
-MOCK_ENV_KEY = "offline-mock-key"
-
-
-def die_with_parent() -> None:
-    """In the mock's child process: SIGTERM when this service dies, however it
-    dies (uvicorn re-raises SIGTERM/SIGINT after its graceful shutdown, so no
-    `finally` of ours runs then)."""
-    if sys.platform == "linux":
-        import ctypes
-
-        pr_set_pdeathsig = 1
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
-
-
-def start_mock(binary: Path, scenario: str) -> tuple[subprocess.Popen[str], str]:
-    """Starts mock-anthropic on a free loopback port; returns it and its URL."""
-    if not binary.exists():
-        sys.exit(f"{binary} is missing: run `cargo build -p mock-anthropic` (make dashboard does)")
-    env = {**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "mock_anthropic=warn")}
-    proc = subprocess.Popen(
-        [str(binary), "--port", "0", "--scenario", scenario],
-        stdout=subprocess.PIPE,
-        env=env,
-        text=True,
-        preexec_fn=die_with_parent,
+    """The content of one of the job's output files, by file name (one of
+    `GET /api/jobs/{id}/outputs`), wherever the job ran when the artifact store
+    is the job store. The name is looked up among the job's outputs, never
+    joined to a path."""
+    await job_of(request, job_id)  # 404 for an unknown job or another tenant's
+    data = await manager_of(request).read_output(job_id, name)
+    if data is None:
+        return JSONResponse(status_code=404, content={"detail": f"job {job_id} has no output file named {name!r}"})
+    media = OUTPUT_MEDIA_TYPES[0] if Path(name).suffix in (".md", ".markdown") else OUTPUT_MEDIA_TYPES[1]
+    return Response(
+        content=data,
+        media_type=media,
+        headers={"X-Content-Type-Options": "nosniff", "Content-Disposition": "inline"},
     )
-    assert proc.stdout is not None
-    line = proc.stdout.readline().strip()
-    prefix = "listening on "
-    if not line.startswith(prefix):
-        proc.kill()
-        sys.exit(f"mock-anthropic did not start (it printed {line!r})")
-    return proc, line[len(prefix) :]
-
-
-def main(argv: Optional[list[str]] = None) -> None:
-    import uvicorn
-
-    from app import create_app
-    from settings import Settings
-
-    p = argparse.ArgumentParser(description="The claude-jobs service with its dashboard.")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000, help="0 picks a free port (printed)")
-    p.add_argument(
-        "--api",
-        choices=["auto", "mock", "real"],
-        default="auto",
-        help="auto: the real API when ANTHROPIC_API_KEY is set, else the bundled mock",
-    )
-    p.add_argument("--mock-bin", type=Path, default=Path(os.environ.get("MOCK_ANTHROPIC_BIN", str(ROOT / "target" / "debug" / "mock-anthropic"))))
-    p.add_argument("--mock-scenario", default="write", help="the mock's default scenario (a prompt's `mock-scenario:` line wins)")
-    args = p.parse_args(argv)
-
-    settings = Settings.from_env()
-    mock: Optional[subprocess.Popen[str]] = None
-    has_key = bool(os.environ.get("ANTHROPIC_API_KEY"))
-    use_mock = args.api == "mock" or (args.api == "auto" and not has_key)
-    if args.api == "real" and not has_key:
-        sys.exit("--api real needs ANTHROPIC_API_KEY")
-    if use_mock:
-        mock, url = start_mock(args.mock_bin, args.mock_scenario)
-        settings = dataclasses.replace(
-            settings,
-            job_env={
-                **settings.job_env,
-                "ANTHROPIC_BASE_URL": url,
-                "ANTHROPIC_API_KEY": MOCK_ENV_KEY,
-                "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
-                "DISABLE_AUTOUPDATER": "1",
-            },
-        )
-        why = "ANTHROPIC_API_KEY is not set" if not has_key else "--api mock"
-        api_line = (
-            f"API: the offline mock at {url} (scenario {args.mock_scenario}; {why}): "
-            "outputs are sample text, no model is called"
-        )
-    else:
-        api_line = "API: the real Anthropic API (ANTHROPIC_API_KEY is set): jobs cost money"
-
-    config = uvicorn.Config(create_app(settings), host=args.host, port=args.port, log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-
-    async def serve() -> None:
-        task = asyncio.create_task(server.serve())
-        while not server.started and not task.done():
-            await asyncio.sleep(0.05)
-        if server.started:
-            port = server.servers[0].sockets[0].getsockname()[1]
-            print(api_line, flush=True)
-            print(f"CLI: {settings.claude_bin}; data: {settings.data_dir}", flush=True)
-            print(f"claude-jobs dashboard: http://{args.host}:{port}/", flush=True)
-        await task
-
-    try:
-        asyncio.run(serve())
-    finally:
-        if mock is not None:
-            mock.terminate()
-            try:
-                mock.wait(5)
-            except subprocess.TimeoutExpired:
-                mock.kill()
 
 
 if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from dashboard_cli import main
+
     main()

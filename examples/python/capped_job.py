@@ -21,11 +21,12 @@ async def main(argv: list[str]) -> int:
     p.add_argument("--data-dir", default="claude-jobs-data")
     p.add_argument("prompt", nargs="?", default="Write one sentence about coffee.")
     a = p.parse_args(argv)
-    async with claude_jobs.JobManager(
+    async with await claude_jobs.JobManager.create(
         claude_bin=a.claude_bin, data_dir=a.data_dir, max_concurrent=3, isolation="auto"
     ) as manager:
         job = await manager.submit(prompt=a.prompt, cpus=0.5, memory="512M", pids=256, timeout=600)
         info = await job.wait()
+        status = await manager.status()
         print(
             json.dumps(
                 {
@@ -36,7 +37,7 @@ async def main(argv: list[str]) -> int:
                     "session_id": info.session_id,
                     "peak_memory_bytes": info.stats.peak_memory_bytes,
                     "memory_cap": info.limits.memory,
-                    "isolation": manager.isolation,
+                    "isolation": status["isolation"],
                 }
             )
         )

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import os
 from pathlib import Path
+from typing import Any
+
+import httpx
 
 #: The repository root (examples/fastapi/tests/ → ../../..).
 ROOT = Path(__file__).resolve().parents[3]
@@ -32,3 +37,33 @@ def pids_with_env(name: str, value: str) -> list[int]:
             if needle in env and state != "Z":
                 pids.append(int(entry.name))
     return pids
+
+
+#: The test tenants and their keys (the keys file holds only their SHA-256).
+KEYS = {"tenant-a": "key-of-tenant-a-0123456789", "tenant-b": "key-of-tenant-b-9876543210"}
+
+
+def write_keys(path: Path, keys: dict[str, str]) -> Path:
+    """A keys file: a comment, a blank line, then ``tenant:sha256hex`` lines."""
+    lines = ["# tenant:sha256 of the key", ""]
+    lines += [f"{t}:{hashlib.sha256(k.encode()).hexdigest()}" for t, k in keys.items()]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def auth(tenant: str) -> dict[str, str]:
+    """The Authorization header of a test tenant's key."""
+    return {"Authorization": f"Bearer {KEYS[tenant]}"}
+
+
+async def wait_final(client: httpx.AsyncClient, job_id: str, headers: dict[str, str], timeout: float = 30) -> dict[str, Any]:
+    """Polls GET /api/jobs/{id} (with these headers) until the job's state is final."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        r = await client.get(f"/api/jobs/{job_id}", headers=headers)
+        assert r.status_code == 200, r.text
+        body: dict[str, Any] = r.json()
+        if body["state"] not in ("queued", "running"):
+            return body
+        assert asyncio.get_running_loop().time() < deadline, body
+        await asyncio.sleep(0.05)

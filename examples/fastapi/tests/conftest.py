@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import sys
 from collections.abc import AsyncIterator
@@ -17,7 +18,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # app.py, schemas.py, settings.py
 
 from app import create_app  # noqa: E402
-from app_helpers import MARKER, fake_claude  # noqa: E402
+from app_helpers import KEYS, MARKER, fake_claude, write_keys  # noqa: E402
 from settings import Settings  # noqa: E402
 
 @pytest.fixture
@@ -66,3 +67,25 @@ async def server_url(settings: Settings) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, 60)
+
+
+@pytest.fixture
+def keys_file(tmp_path: Path) -> Path:
+    """A keys file with the tenants of app_helpers.KEYS (tenant-a, tenant-b)."""
+    return write_keys(tmp_path / "api-keys", KEYS)
+
+
+@pytest.fixture
+def auth_settings(settings: Settings, keys_file: Path) -> Settings:
+    """The test settings with API keys (the default, safe policy)."""
+    return dataclasses.replace(settings, api_keys_file=keys_file)
+
+
+@pytest_asyncio.fixture
+async def auth_client(auth_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """An in-process client of the app with API keys; it sends no key by itself."""
+    app = create_app(auth_settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+            yield c

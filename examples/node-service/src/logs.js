@@ -1,47 +1,26 @@
-// The CLI's logs of a job (`<logDir>/stdout.log`, `stderr.log`), as text.
-
-import { open } from 'node:fs/promises'
-import path from 'node:path'
+// The CLI's logs of a job (stdout and stderr), as text, read through the
+// manager: from the job store with `CLAUDE_JOBS_ARTIFACT_STORE=db` (any
+// machine sharing it serves them, live while the job runs), else from this
+// machine's data dir (the core opens them without following links).
 
 /** Default cap on the bytes of each log returned (the end is kept). */
 export const LOG_TAIL_BYTES = 1 << 20
 
 /**
- * The last `maxBytes` of a file as text ('' when it does not exist).
+ * Both logs of job `id`, each under a `===== name =====` heading (the last
+ * `tailBytes` of each; empty before the job starts, and when the file in the
+ * data dir is not a regular file: a link or FIFO a job planted is never
+ * followed). Store errors are thrown.
  *
- * @param {string} file
- * @param {number} maxBytes
- */
-export async function readTail(file, maxBytes) {
-  let handle
-  try {
-    handle = await open(file, 'r')
-  } catch (err) {
-    if (/** @type {NodeJS.ErrnoException} */ (err).code === 'ENOENT') return ''
-    throw err
-  }
-  try {
-    const { size } = await handle.stat()
-    const length = Math.min(size, maxBytes)
-    const buf = Buffer.alloc(length)
-    await handle.read(buf, 0, length, size - length)
-    return buf.toString('utf8')
-  } finally {
-    await handle.close()
-  }
-}
-
-/**
- * Both logs of a job, each under a `===== name =====` heading.
- *
- * @param {string | null} logDir
+ * @param {import('claude-jobs').JobManager} manager
+ * @param {string} id
  * @param {number} tailBytes
  */
-export async function jobLogs(logDir, tailBytes) {
+export async function jobLogs(manager, id, tailBytes) {
   const parts = []
-  for (const name of ['stdout.log', 'stderr.log']) {
-    const text = logDir ? await readTail(path.join(logDir, name), tailBytes) : ''
-    parts.push(`===== ${name} =====\n${text}`)
+  for (const stream of /** @type {const} */ (['stdout', 'stderr'])) {
+    const text = (await manager.readLog(id, stream, { tailBytes })).toString('utf8')
+    parts.push(`===== ${stream}.log =====\n${text}`)
   }
   return parts.join('\n')
 }

@@ -7,6 +7,7 @@ import path from 'node:path'
 import { after } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { createApp } from '../src/app.js'
+import { keyHash } from '../src/keys.js'
 import { DEFAULTS } from '../src/settings.js'
 
 export const SERVICE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -33,6 +34,31 @@ export function tempDir() {
   return dir
 }
 
+/** The API keys of the tests' tenants (the keys file holds their SHA-256). */
+export const KEYS = Object.freeze({ 'tenant-a': 'key-of-tenant-a-0123456789', 'tenant-b': 'key-of-tenant-b-9876543210' })
+
+/**
+ * A keys file for `KEYS` (with a comment and a blank line) in a fresh directory.
+ *
+ * @param {Record<string, string>} [keys]
+ */
+export function writeKeysFile(keys = KEYS) {
+  const file = path.join(tempDir(), 'api-keys')
+  const lines = Object.entries(keys).map(([tenant, key]) => `${tenant}:${keyHash(key)}`)
+  fs.writeFileSync(file, ['# tenant:sha256 of the key', '', ...lines, ''].join('\n'))
+  return file
+}
+
+/**
+ * The `Authorization` header of a tenant of `KEYS`.
+ *
+ * @param {keyof typeof KEYS} tenant
+ * @returns {Record<string, string>}
+ */
+export function auth(tenant) {
+  return { authorization: `Bearer ${KEYS[tenant]}` }
+}
+
 /**
  * The service on the fake CLI at http://127.0.0.1:<free port>, closed after
  * the test file. Jobs carry `MARKER=<marker>` in their environment.
@@ -51,11 +77,11 @@ export async function startService(overrides = {}) {
     jobEnv: { [MARKER]: marker },
     ...overrides,
   }
-  const { app, manager } = await createApp(settings, { keepAliveMs: 200 })
+  const { app, manager, routes } = await createApp(settings, { keepAliveMs: 200 })
   await app.listen({ host: '127.0.0.1', port: 0 })
   const address = /** @type {import('node:net').AddressInfo} */ (app.server.address())
   cleanups.push(() => app.close())
-  return { url: `http://127.0.0.1:${address.port}`, app, manager, marker }
+  return { url: `http://127.0.0.1:${address.port}`, app, manager, marker, routes }
 }
 
 /**
@@ -80,11 +106,12 @@ export async function request(url, init = {}) {
  *
  * @param {string} base
  * @param {string} id
+ * @param {Record<string, string>} [headers] e.g. `auth('tenant-a')`
  */
-export async function waitFinal(base, id, timeoutMs = 30_000) {
+export async function waitFinal(base, id, headers = {}, timeoutMs = 30_000) {
   const deadline = Date.now() + timeoutMs
   for (;;) {
-    const { status, body } = await request(`${base}/api/jobs/${id}`)
+    const { status, body } = await request(`${base}/api/jobs/${id}`, { headers })
     if (status !== 200) throw new Error(`GET job ${id}: ${status} ${JSON.stringify(body)}`)
     if (body.state !== 'queued' && body.state !== 'running') return body
     if (Date.now() > deadline) throw new Error(`job ${id} still ${body.state}`)

@@ -25,7 +25,7 @@ function sample(text, name) {
 }
 
 test('GET /metrics: Prometheus text counting a job run through the API', async () => {
-  const r = await request(`${url}/api/jobs`, { method: 'POST', json: { prompt: 'measure me', memory: '128M' } })
+  const r = await request(`${url}/api/jobs`, { method: 'POST', json: { prompt: 'measure me', memory: '128M', cpus: 0.25 } })
   assert.equal(r.status, 201, JSON.stringify(r.body))
   assert.equal((await waitFinal(url, r.body.id)).state, 'succeeded')
 
@@ -45,7 +45,7 @@ test('GET /metrics: Prometheus text counting a job run through the API', async (
 test('caps larger than the whole budget: 422 naming the field', async () => {
   for (const [json, field] of [
     [{ prompt: 'too big', memory: '512M' }, 'memory'],
-    [{ prompt: 'too many cores', cpus: 1 }, 'cpus'],
+    [{ prompt: 'too many cores', memory: '128M', cpus: 1 }, 'cpus'],
   ]) {
     const r = await request(`${url}/api/jobs`, { method: 'POST', json })
     assert.equal(r.status, 422, `${JSON.stringify(json)} → ${r.status} ${JSON.stringify(r.body)}`)

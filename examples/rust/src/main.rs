@@ -86,12 +86,10 @@ async fn main() -> ExitCode {
     }
 
     // The workflow: each step gets the previous one's output file.
-    match manager
-        .submit_brand_workflow(&brand, Default::default())
-        .await
-    {
+    let vars = [("brand".to_string(), brand.clone())].into();
+    match manager.submit_workflow("brand", &vars).await {
         Ok(wf) => {
-            for (step, job) in ["research", "brief", "draft"].iter().zip(wf.jobs()) {
+            for (step, job) in &wf.steps {
                 let info = job.wait().await;
                 report(step, &info);
                 ok &= info.state == JobState::Succeeded;

@@ -1,7 +1,9 @@
 // The dashboard end to end, in headless Chromium: start a workflow from the
 // form and watch its three jobs succeed with live events, cancel a slow job,
 // see API retries live, see the server's 422 beside the field, reload mid-job
-// and drop the connection mid-job and see the stream resume without duplicates.
+// and drop the connection mid-job and see the stream resume without duplicates;
+// the API key: a 401 prompts once for it, it is kept in sessionStorage and sent
+// on every request (the event stream too), a wrong key prompts again.
 // A screenshot of each step goes to test-output/dashboard/.
 //
 // Run: make test-dashboard (or REAL_CLAUDE_BIN=... node --test dashboard.test.mjs).
@@ -10,7 +12,10 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { launchBrowser, outDir, startProxy, startService } from './harness.mjs';
+import { KEYS, launchBrowser, outDir, startProxy, startService } from './harness.mjs';
+
+const KEY = KEYS['tenant-a'];
+const KEY_STORAGE = 'claude-jobs-api-key';
 
 const SLOW = (seconds, what = 'Count slowly to twenty.') => `${what}\nmock-scenario: slow\nmock-slow-seconds: ${seconds}`;
 
@@ -24,8 +29,8 @@ async function shot(name) {
   await page.screenshot({ path: path.join(out, `${name}.png`), fullPage: true });
 }
 
-async function api(route, init) {
-  const res = await fetch(`${service.url}${route}`, init);
+async function api(route, init = {}) {
+  const res = await fetch(`${service.url}${route}`, { ...init, headers: { ...init.headers, Authorization: `Bearer ${KEY}` } });
   assert.ok(res.ok, `${route}: ${res.status} ${await res.clone().text()}`);
   return res.json();
 }
@@ -50,6 +55,16 @@ function assertNoDuplicates(seqs) {
   assert.deepEqual(seqs, Array.from({ length: seqs.length }, (_, i) => i + 1), `events out of order or missing: ${seqs}`);
 }
 
+/** Answers the key prompt of a page just opened on `base` (a fresh origin has no key kept). */
+async function giveKey(key = KEY) {
+  await page.getByTestId('key-prompt').waitFor();
+  await page.getByTestId('key-input').fill(key);
+  await page.getByTestId('key-submit').click();
+  await page.getByTestId('key-prompt').waitFor({ state: 'detached' });
+}
+
+const keptKey = () => page.evaluate((k) => window.sessionStorage.getItem(k), KEY_STORAGE);
+
 async function startSingleJob(prompt) {
   await page.goto(`${service.url}/`);
   await page.getByRole('tab', { name: 'Single job' }).click();
@@ -70,6 +85,9 @@ describe('dashboard in headless Chromium', { timeout: 240_000 }, () => {
     browser = await launchBrowser();
     page = await browser.context.newPage();
     page.on('pageerror', (e) => console.error('# page error:', e.message));
+    // The service has API keys: the page asks for one first (checked in the last test).
+    await page.goto(`${service.url}/`);
+    await giveKey();
   });
 
   after(async () => {
@@ -247,6 +265,7 @@ describe('dashboard in headless Chromium', { timeout: 240_000 }, () => {
   it('a dropped connection reconnects with Last-Event-ID and resumes without duplicates', async () => {
     // Through the proxy, which can cut every connection.
     await page.goto(`${proxy.url}/`);
+    await giveKey(); // another origin: another sessionStorage
     await page.getByRole('tab', { name: 'Single job' }).click();
     await page.locator('#f-template').selectOption('__prompt__');
     await page.locator('#f-prompt').fill(SLOW(12, 'Survive a dropped connection.'));
@@ -269,5 +288,57 @@ describe('dashboard in headless Chromium', { timeout: 240_000 }, () => {
     const sentId = Number(resumed[0].match(/\r\nlast-event-id: (\d+)/i)[1]);
     assert.equal(sentId, last, 'it resumed after the last event it had');
     await shot('17-resumed-after-drop');
+  });
+
+  it('asks once for the API key on a 401, keeps it in sessionStorage, asks again for a wrong one', async () => {
+    await page.goto(`${service.url}/`);
+    await page.evaluate((k) => window.sessionStorage.removeItem(k), KEY_STORAGE);
+    const pending = [];
+    const onRequest = (r) => {
+      const path = new URL(r.url()).pathname;
+      if (path.startsWith('/api/')) pending.push(r.allHeaders().then((h) => ({ path, auth: h.authorization })));
+    };
+    page.on('request', onRequest);
+    await page.reload();
+    const prompt = page.getByTestId('key-prompt');
+    await prompt.waitFor();
+    await page.waitForTimeout(2500); // a poll or two more: still one prompt, the polls wait for the key
+    assert.equal(await prompt.count(), 1);
+    assert.equal(await page.locator('tr.job-row').count(), 0, 'no job is shown without a key');
+    assert.equal(await keptKey(), null);
+    await shot('18-key-prompt');
+    // A wrong key: refused, not kept, asked again.
+    await page.getByTestId('key-input').fill('not-the-key');
+    await page.getByTestId('key-submit').click();
+    await page.getByTestId('key-refused').waitFor();
+    assert.equal(await keptKey(), null, 'a refused key is not kept');
+    assert.equal(await prompt.count(), 1);
+    await shot('19-key-refused');
+    // The right key: the jobs are listed, the tenant shown, the key kept.
+    await page.getByTestId('key-input').fill(KEY);
+    await page.getByTestId('key-submit').click();
+    await prompt.waitFor({ state: 'detached' });
+    await page.locator('tr.job-row').first().waitFor();
+    const listed = (await api('/api/dashboard/jobs')).jobs.length;
+    assert.ok(listed > 0);
+    assert.equal(await page.locator('tr.job-row').count(), listed, 'every job of the tenant is listed');
+    assert.equal(await keptKey(), KEY);
+    assert.equal(await page.getByTestId('tenant-name').textContent(), 'tenant-a');
+    assert.match(await page.getByTestId('tenant-spent').textContent(), /^\$\d+\.\d\d/);
+    await shot('20-key-accepted');
+    // Every request after the key carries it, the event stream's too.
+    const id = await startSingleJob('One more.');
+    await eventRow('finished').waitFor({ timeout: 60_000 });
+    page.off('request', onRequest);
+    const seen = await Promise.all(pending);
+    const after = seen.slice(seen.findIndex((r) => r.auth === `Bearer ${KEY}`));
+    assert.ok(after.some((r) => r.path === `/api/jobs/${id}/events`), 'the event stream was read');
+    assert.deepEqual(after.filter((r) => r.auth !== `Bearer ${KEY}`), [], 'a request without the key');
+    // Another tenant's key sees none of these jobs.
+    await page.evaluate(([k, v]) => window.sessionStorage.setItem(k, v), [KEY_STORAGE, KEYS['tenant-b']]);
+    await page.goto(`${service.url}/`);
+    await page.getByText('No jobs yet').waitFor();
+    assert.equal(await page.getByTestId('tenant-name').textContent(), 'tenant-b');
+    await shot('21-other-tenant');
   });
 });

@@ -5,7 +5,8 @@
 // drop every connection, and Debian's Chromium driven by playwright-core.
 
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -23,7 +24,20 @@ function need(file, how) {
   return file;
 }
 
-/** The service (dashboard.py --api mock) on a free port; resolves once it prints its address. */
+/** The tenants of the service's keys file and their keys (the file holds only their SHA-256). */
+export const KEYS = { 'tenant-a': 'browser-test-key-a-0123456789', 'tenant-b': 'browser-test-key-b-9876543210' };
+
+function writeKeys(file) {
+  const sha = (k) => createHash('sha256').update(k).digest('hex');
+  writeFileSync(file, `# tenant:sha256 of the key\n${Object.entries(KEYS).map(([t, k]) => `${t}:${sha(k)}`).join('\n')}\n`);
+  return file;
+}
+
+/**
+ * The service (dashboard.py --api mock) on a free port, with the API keys of
+ * KEYS (CLAUDE_JOBS_API_KEYS_FILE) and the default (safe) policy; resolves
+ * once it prints its address.
+ */
 export async function startService() {
   const python = need(process.env.DASHBOARD_PYTHON || path.join(ROOT, '.venv/bin/python'), 'make python-wheel builds the venv');
   const claude = need(process.env.REAL_CLAUDE_BIN || '', 'set REAL_CLAUDE_BIN=$(bash scripts/install-claude.sh | tail -n1)');
@@ -37,8 +51,10 @@ export async function startService() {
     MAX_CONCURRENT_JOBS: '3',
     MOCK_ANTHROPIC_BIN: mock,
     RUST_LOG: 'mock_anthropic=warn',
+    CLAUDE_JOBS_API_KEYS_FILE: writeKeys(path.join(dataDir, 'api-keys')),
   };
   delete env.ANTHROPIC_API_KEY; // never the real API from the tests
+  delete env.CLAUDE_JOBS_POLICY_FILE;
   const proc = spawn(python, ['dashboard.py', '--host', '127.0.0.1', '--port', '0', '--api', 'mock'], {
     cwd: EXAMPLE,
     env,

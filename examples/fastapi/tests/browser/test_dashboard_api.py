@@ -5,6 +5,8 @@ own), and the page at / (or the message saying how to build it)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ import httpx
 import pytest
 
 import dashboard
+from settings import Settings
 
 
 async def wait_final(client: httpx.AsyncClient, job_id: str, timeout: float = 60) -> dict[str, Any]:
@@ -53,7 +56,7 @@ async def test_workflow_runs_three_chained_jobs(client: httpx.AsyncClient) -> No
     [
         ({"brand": "Acme", "memory": "lots"}, ["body", "memory"]),
         ({"brand": "Acme", "limits": {"memory": "lots"}}, ["body", "limits", "memory"]),
-        ({"brand": "Acme", "cpus": 4096}, ["body", "cpus"]),
+        ({"brand": "Acme", "cpus": 0}, ["body", "cpus"]),
         ({"brand": "Acme", "timeout": 0}, ["body", "timeout"]),
         ({"brand": "Acme", "variables": {"bogus": "x"}}, ["body", "variables", "bogus"]),
         ({"brand": "Acme", "variables": {"research": "x"}}, ["body", "variables", "research"]),
@@ -69,6 +72,14 @@ async def test_workflow_errors_name_the_field(client: httpx.AsyncClient, body: d
     # All or nothing: no job is left running or queued.
     jobs = (await client.get("/api/dashboard/jobs")).json()["jobs"]
     assert [j for j in jobs if j["state"] in ("queued", "running")] == []
+
+
+@pytest.mark.asyncio
+async def test_workflow_caps_above_the_policy_are_403(client: httpx.AsyncClient) -> None:
+    for body, field in (({"brand": "Acme", "cpus": 4096}, "cpus"), ({"brand": "Acme", "limits": {"memory": "64G"}}, "memory")):
+        r = await client.post("/api/workflows", json=body)
+        assert r.status_code == 403 and r.json()["field"] == field and r.json()["code"] == "POLICY_VIOLATION", r.text
+    assert (await client.get("/api/dashboard/jobs")).json()["jobs"] == [], "all or nothing"
 
 
 @pytest.mark.asyncio
@@ -118,3 +129,31 @@ async def test_page_or_how_to_build_it(client: httpx.AsyncClient, tmp_path: Path
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/html") and 'id=root' in r.text
     # The API still wins over the page.
     assert (await client.get("/health")).json()["status"] in ("ok", "degraded")
+
+
+@pytest.mark.asyncio
+async def test_assets_are_404_when_missing_or_outside(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dashboard, "DIST", tmp_path / "dist")  # not built
+    async with app_client(settings) as c:
+        for path in ("/assets/index.js", "/assets/..%2fapp.py", "/assets/..%2f..%2f..%2fetc%2fpasswd", "/assets/%2e%2e/secret"):
+            r = await c.get(path)
+            assert r.status_code == 404, (path, r.status_code, r.text)
+    (tmp_path / "dist" / "assets").mkdir(parents=True)
+    (tmp_path / "dist" / "assets" / "index.js").write_text("console.log(1)")
+    (tmp_path / "dist" / "secret.txt").write_text("not an asset")
+    async with app_client(settings) as c:
+        assert (await c.get("/assets/index.js")).text == "console.log(1)"
+        for path in ("/assets/..%2fsecret.txt", "/assets/missing.js"):
+            r = await c.get(path)
+            assert r.status_code == 404 and "not an asset" not in r.text, (path, r.text)
+
+
+@contextlib.asynccontextmanager
+async def app_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    from app import create_app
+
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+            yield c

@@ -6,12 +6,17 @@ ROOT := $(abspath .)
 # As root on Linux the cgroup tests must run, never skip.
 REQUIRE_CGROUPS ?= $(shell [ "$$(id -u)" = 0 ] && [ "$$(uname -s)" = Linux ] && echo 1 || echo 0)
 export CLAUDE_JOBS_REQUIRE_CGROUPS := $(REQUIRE_CGROUPS)
+# One feature set for every build of the core's tests (test-rust, test-durable,
+# test-cgroup-v2), so that they share one build; the PostgreSQL tests skip,
+# saying so, unless test-durable gives them a server.
+export CORE_TEST_FEATURES ?= cli,test-hooks,postgres
+# Incremental compilation only helps edit-compile loops; for the suites it
+# costs time and about a third of target/'s size.
+export CARGO_INCREMENTAL ?= 0
 
 .PHONY: all build test test-all test-rust demo clean claude-cli
 
-# Each part of the project adds its own targets and appends to TEST_TARGETS.
 .DEFAULT_GOAL := all
-TEST_TARGETS := test-rust
 -include mk/*.mk
 
 all: build
@@ -22,7 +27,7 @@ build:
 # `make test` (CI, .ci/run) runs every suite, one after another, each even when
 # an earlier one failed, then prints one line per suite and fails if any did.
 # CI_TARGETS picks some (`make test CI_TARGETS="test-rust test-python"`).
-CI_TARGETS ?= test-rust test-durable test-cgroup-v2 test-python test-node test-dashboard
+CI_TARGETS ?= test-rust test-durable test-cgroup-v2 test-python test-node test-dashboard test-dist test-container
 
 test: build
 	@failed=""; summary=""; \
@@ -48,7 +53,7 @@ test-rust: claude-cli
 	@if $(CARGO) clippy --version >/dev/null 2>&1; then \
 	  $(CARGO) clippy -q --workspace --all-targets --features claude-jobs/cli -- -D warnings && echo "clippy: no warnings"; \
 	else echo "clippy: SKIPPED (the clippy component is not installed: rustup component add clippy)"; fi
-	CLAUDE_BIN="$$(cat .tools/claude.path)" CLAUDE_JOBS_REQUIRE_REAL_CLI=1 $(CARGO) test -p claude-jobs --features cli
+	CLAUDE_BIN="$$(cat .tools/claude.path)" CLAUDE_JOBS_REQUIRE_REAL_CLI=1 $(CARGO) test -p claude-jobs --features $(CORE_TEST_FEATURES)
 	CLAUDE_BIN="$$(cat .tools/claude.path)" $(CARGO) test -p fake-claude -p mock-anthropic
 	@echo "examples/rust on the fake CLI:"; $(CARGO) run -q -p claude-jobs-example -- $(or $(CARGO_TARGET_DIR),target)/debug/fake-claude "Test Brand"
 

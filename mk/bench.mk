@@ -6,7 +6,6 @@
 # everything in one run and prints one table: benchmark | figure | goal | met?
 # The table, the machine and the raw figures go to benches/RESULTS.md.
 #
-# Benchmarks measure; they do not test: bench is not in TEST_TARGETS.
 # BENCH_FLAGS: e.g. `--quick` (small sizes), `--only 1,3`, `--rounds 5`.
 # BENCH_TMP: where the jobs' data dirs go (default /dev/shm, a tmpfs).
 

@@ -16,7 +16,6 @@
 
 CGROUP_V2_TESTS ?=
 
-TEST_TARGETS += test-cgroup-v2
 
 .PHONY: test-cgroup-v2
 

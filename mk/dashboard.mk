@@ -21,7 +21,6 @@ NPM_CI := npm ci --no-audit --no-fund --loglevel=error
 
 DASHBOARD_SOURCES := $(wildcard dashboard/src/*) dashboard/index.html dashboard/vite.config.js dashboard/package.json
 
-TEST_TARGETS += test-dashboard
 
 .PHONY: dashboard dashboard-build dashboard-venv dashboard-chromium test-dashboard
 
@@ -66,7 +65,7 @@ examples/fastapi/tests/browser/node_modules/.package-lock.json: examples/fastapi
 
 test-dashboard: dashboard-build dashboard-venv dashboard-chromium examples/fastapi/tests/browser/node_modules/.package-lock.json
 	$(CARGO) build -q -p mock-anthropic -p fake-claude
-	cd examples/fastapi && $(PY_VENV)/bin/mypy --strict dashboard.py tests/browser/test_dashboard_api.py
+	cd examples/fastapi && $(PY_VENV)/bin/mypy --strict dashboard.py dashboard_cli.py tests/browser/test_dashboard_api.py
 	$(PY_VENV)/bin/python -m pytest -q -rs -p no:cacheprovider -o asyncio_default_fixture_loop_scope=function \
 	  examples/fastapi/tests/browser/test_dashboard_api.py
 	cd examples/fastapi/tests/browser && \

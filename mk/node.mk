@@ -14,7 +14,6 @@ NODE ?= node
 NODE_BUILD_PROFILE ?= dev
 NPM_FLAGS := --no-audit --no-fund
 
-TEST_TARGETS += test-node
 
 .PHONY: test-node node-binding node-service-deps
 

@@ -16,7 +16,9 @@
 #   binary and a closing "cgroup-v2 guest: N passed, M failed". Exit status 0 only if
 #   every test passed.
 #
-# Environment: CARGO (default cargo); CGROUP_V2_MEM (guest MB, default 2048);
+# Environment: CARGO (default cargo); CGROUP_V2_MEM (guest MB; by default 2048, or more
+#   when the staged binaries need it: the initramfs is held twice while it unpacks and
+#   its root is a tmpfs of half the guest's memory);
 #   CGROUP_V2_TIMEOUT (seconds for the whole guest run, default 1200);
 #   CGROUP_V2_TEST_TIMEOUT (seconds per test binary in the guest, default 150; the
 #   slowest takes about 35 s);
@@ -26,7 +28,7 @@ set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CARGO=${CARGO:-cargo}
-MEM=${CGROUP_V2_MEM:-2048}
+MEM=${CGROUP_V2_MEM:-}
 TIMEOUT=${CGROUP_V2_TIMEOUT:-1200}
 TEST_TIMEOUT=${CGROUP_V2_TEST_TIMEOUT:-150}
 SKIP=" ${CGROUP_V2_SKIP:-} "
@@ -39,12 +41,16 @@ for tool in strip sed; do command -v "$tool" >/dev/null || die "$tool is needed"
 # the reason (printed in the log). BINARY:TEST|REASON, or BINARY-GLOB|REASON for a whole
 # test binary. They all run in `make test-rust`.
 GUEST_SKIPS=(
+  "artifacts*|two machines sharing logs and outputs through the store (SQLite/Postgres, kill -9 and rescue): not about cgroups; run in make test-rust and make test-durable"
   "durable_*|durable store tests (SQLite/Postgres, restarts, several processes sharing one queue): not about cgroups, and their timing windows (400-600 ms jobs, 30 s waits) are too tight for software emulation"
   "concurrency:never_more_than_three_of_ten|its 'the limit was used' check needs three 400 ms jobs to overlap; under TCG submitting through the SQLite store takes longer than a job, so at most two do"
   "memory_pressure:thrashing_is_reported_and_timed_out|needs file pages the kernel can evict and read back from a disk; the guest has only an initramfs (ramfs) and tmpfs, and with memory.swap.max=0 those pages cannot be evicted, so the job is OOM-killed instead of thrashing"
   "memory_pressure:a_pressure_limit_stops_it_early|same: thrashing needs a disk-backed file"
   "outcomes:a_10mb_line_under_the_default_cap_is_parsed|reading a 10 MB stdout line in a debug build can take longer than the test's 30 s job timeout under TCG; not a cgroup test"
   "outcomes:a_10mb_line_over_the_cap_is_a_warning|the same 10 MB line and 30 s timeout (timed out on a busy host); not a cgroup test"
+  "faults:a_full_disk_ends_the_job_promptly_and_says_so|not about cgroups (it fills a tmpfs mounted as the data dir); runs in make test-rust"
+  "backup|the SQLite store's backups: not about cgroups; run in make test-rust"
+  "schedules|cron schedules on one SQLite file and on PostgreSQL (two managers, 2 s ticks over 20 s): not about cgroups; run in make test-rust and make test-durable"
 )
 
 start=$SECONDS
@@ -52,14 +58,15 @@ cd "$REPO"
 # --- build ------------------------------------------------------------------------------
 # One JSON line per artifact; the fields are always in this order.
 artifacts() { sed -n 's/.*"target":{"kind":\["\([a-z-]*\)"\][^}]*"name":"\([^"]*\)".*"executable":"\([^"]*\)".*/\1 \2 \3/p'; }
-log "building (cargo test -p claude-jobs --features cli --no-run; fake-claude)"
+FEATURES=${CORE_TEST_FEATURES:-cli,test-hooks,postgres}
+log "building (cargo test -p claude-jobs --features $FEATURES --no-run; fake-claude)"
 json=$(mktemp); trap 'rm -f "$json"' EXIT
 "$CARGO" build -p fake-claude --message-format=json >"$json" ||
   { "$CARGO" build -p fake-claude >&2 || true; die "building fake-claude failed"; }
 fake=$(artifacts <"$json" | awk '$1=="bin" && $2=="fake-claude" && $3 !~ /\/deps\// {print $3}' | tail -n1)
 select=()   # with TEST-NAMEs, build only those test targets
 for name in "$@"; do select+=(--test "$name"); done
-build_tests() { "$CARGO" test -p claude-jobs --features cli --no-run "${select[@]+"${select[@]}"}" "$@"; }
+build_tests() { "$CARGO" test -p claude-jobs --features "$FEATURES" --no-run "${select[@]+"${select[@]}"}" "$@"; }
 if ! build_tests --message-format=json >"$json"; then
   build_tests >&2 || true   # show the errors
   die "building the claude-jobs tests failed"
@@ -144,6 +151,11 @@ EOF
 chmod 755 "$STAGE/run-tests"
 
 # --- boot -------------------------------------------------------------------------------
+if [ -z "$MEM" ]; then
+  staged=$(du -sm "$STAGE" | cut -f1)
+  MEM=$(( 2 * staged + 1024 )); [ "$MEM" -ge 2048 ] || MEM=2048
+  log "staged ${staged} MB: guest memory ${MEM} MB"
+fi
 log "running ${#names[@]} test binaries in the guest: ${names[*]}"
 rc=0
 "$REPO/scripts/cgroup-v2-guest.sh" --mem "$MEM" --timeout "$TIMEOUT" "${files[@]}" \

@@ -3,7 +3,8 @@
 # packages: `scripts/postgres.sh start` installs the server if needed, runs
 # initdb once (as the `postgres` user: initdb refuses root), starts it on
 # 127.0.0.1:54329, creates the database `claude_jobs_test` and prints its URL.
-# Idempotent. `stop` stops it; `url` prints the URL; `status` tells.
+# Idempotent. `stop` stops it; `url` prints the URL; `status` tells;
+# `fresh NAME` starts it if needed and makes an empty database NAME.
 #
 # Settings: PG_PORT (54329), PG_DIR (<repo>/.cache/pg, or /tmp/claude-jobs-pg
 # when the repo is not writable by the postgres user), PG_DB (claude_jobs_test).
@@ -86,6 +87,18 @@ start() {
     echo "$URL"
 }
 
+# A new, empty database NAME on the running server (dropped first if there),
+# for tests that must not see other tests' jobs; prints its URL.
+fresh() {
+    local name="$1" bin
+    [[ $name =~ ^[a-z_][a-z0-9_]*$ ]] || { log "bad database name: $name"; exit 2; }
+    bin="$(bindir)"
+    local psql=("$bin/psql" -h 127.0.0.1 -p "$PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 -qtA)
+    "${psql[@]}" -c "DROP DATABASE IF EXISTS $name WITH (FORCE)" >/dev/null
+    "${psql[@]}" -c "CREATE DATABASE $name OWNER $USER_NAME" >/dev/null
+    echo "postgres://${USER_NAME}:${PASSWORD}@127.0.0.1:${PORT}/${name}"
+}
+
 stop() {
     local bin dir
     bin="$(bindir)" || return 0
@@ -99,8 +112,9 @@ stop() {
 case "${1:-}" in
     start) start ;;
     stop) stop ;;
+    fresh) start >/dev/null && fresh "${2:?usage: $0 fresh NAME}" ;;
     url) echo "$URL" ;;
     status)
         bin="$(bindir)" && as_pg "$bin/pg_ctl" -D "$(data_dir)" status ;;
-    *) echo "usage: $0 start|stop|url|status" >&2; exit 2 ;;
+    *) echo "usage: $0 start|stop|fresh NAME|url|status" >&2; exit 2 ;;
 esac

@@ -4,10 +4,12 @@
 //! `--fake-scenario NAME` or `$FAKE_CLAUDE_SCENARIO` (default `ok`).
 //! Unknown flags are ignored. See README.md for the scenario list.
 
+mod hostile;
 mod json;
 mod messages;
 mod out;
 mod scenarios;
+mod session;
 mod sys;
 
 use std::io::Read;
@@ -56,13 +58,23 @@ fn main() {
         .unwrap_or_else(|| "ok".to_string());
     let model = flag_value(args, "--model").unwrap_or_else(|| "claude-fake-model".to_string());
 
+    let cwd = std::env::current_dir()
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let fork = args.iter().any(|a| a == "--fork-session");
+    let session_id = match session::open(&cwd, flag_value(args, "--resume"), fork, session_id()) {
+        Ok(s) => s,
+        Err(e) => {
+            out::err(&e);
+            std::process::exit(1);
+        }
+    };
+    session::record(&cwd, &session_id, &prompt);
     let ctx = Ctx {
         prompt,
         model,
-        session_id: session_id(),
-        cwd: std::env::current_dir()
-            .map(|p| p.to_string_lossy().into_owned())
-            .unwrap_or_default(),
+        session_id,
+        cwd,
         start,
         argv,
     };

@@ -33,6 +33,9 @@ const SCENARIOS: &[(&str, Scenario)] = &[
     ("exit-code", exit_code),
     ("big-output", big_output),
     ("env-dump", env_dump),
+    ("hostile", crate::hostile::hostile),
+    ("oom-child", crate::hostile::oom_child),
+    ("leak-escaped", crate::hostile::leak_escaped),
 ];
 
 pub fn lookup(name: &str) -> Option<Scenario> {

@@ -7,6 +7,9 @@
 //! let server = MockServer::start(MockConfig { default_scenario: Scenario::Write, ..Default::default() }).await?;
 //! // run the CLI with ANTHROPIC_BASE_URL=server.base_url()
 //! println!("{} requests", server.requests());
+//! for r in server.received() {
+//!     println!("{:?}: {} tools offered", r.session_id(), r.tool_names().len());
+//! }
 //! server.shutdown().await;
 //! # Ok(()) }
 //! ```
@@ -16,10 +19,13 @@
 use std::time::Duration;
 
 pub mod plan;
+mod record;
 pub mod scenario;
+pub mod schema;
 mod server;
 pub mod sse;
 
+pub use record::Recorded;
 pub use scenario::{Directives, Scenario, UnknownScenario};
 pub use server::MockServer;
 
@@ -47,6 +53,14 @@ pub struct MockConfig {
     /// overrides). The default, 1.1 MB, makes the CLI's `assistant` and
     /// `result` lines longer than 1 MiB (a common line-length cap).
     pub large_bytes: usize,
+    /// How many requests [`MockServer::received`] keeps (the latest; 0: none).
+    pub request_log: usize,
+    /// The first N `/v1/messages` requests the server receives (from any
+    /// session) are answered HTTP 429 `rate_limit_error`, with
+    /// `retry-after` headers of [`rate_limit_retry_after_ms`](Self::rate_limit_retry_after_ms).
+    pub rate_limited_first: u32,
+    /// The `retry-after-ms` (and, in whole seconds, `retry-after`) of those 429s.
+    pub rate_limit_retry_after_ms: u64,
 }
 
 impl Default for MockConfig {
@@ -59,6 +73,9 @@ impl Default for MockConfig {
             slow_seconds: 5.0,
             slow_interval: Duration::from_millis(200),
             large_bytes: 1_100_000,
+            request_log: 256,
+            rate_limited_first: 0,
+            rate_limit_retry_after_ms: 3000,
         }
     }
 }

@@ -1,13 +1,14 @@
 //! `mock-anthropic [--port N] [--scenario NAME] [--overloaded-count N]
-//! [--retry-after-ms MS]`: serve the mock on 127.0.0.1 until killed.
+//! [--retry-after-ms MS] [--rate-limited-first N] [--rate-limit-retry-after-ms MS]`: serve the mock on 127.0.0.1 until killed.
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use mock_anthropic::{MockConfig, MockServer};
 
-const USAGE: &str = "usage: mock-anthropic [--port N] [--scenario text|write|bash|overloaded|unauthorized|slow|large]
+const USAGE: &str = "usage: mock-anthropic [--port N] [--scenario text|write|bash|overloaded|unauthorized|slow|large|mcp]
                       [--overloaded-count N] [--retry-after-ms MS (0 = no header)]
+                      [--rate-limited-first N] [--rate-limit-retry-after-ms MS (default 3000)]
 Binds 127.0.0.1 (port 0 = random), prints `listening on http://127.0.0.1:PORT`, serves until killed.
 Log level: RUST_LOG (default mock_anthropic=info; debug logs request bodies).";
 
@@ -44,6 +45,16 @@ fn parse_args() -> Result<MockConfig, String> {
                     .parse()
                     .map_err(|e| format!("--retry-after-ms: {e}"))?;
                 cfg.overloaded_retry_after_ms = (ms > 0).then_some(ms);
+            }
+            "--rate-limited-first" => {
+                cfg.rate_limited_first = value("--rate-limited-first")?
+                    .parse()
+                    .map_err(|e| format!("--rate-limited-first: {e}"))?
+            }
+            "--rate-limit-retry-after-ms" => {
+                cfg.rate_limit_retry_after_ms = value("--rate-limit-retry-after-ms")?
+                    .parse()
+                    .map_err(|e| format!("--rate-limit-retry-after-ms: {e}"))?
             }
             "--help" | "-h" => {
                 println!("{USAGE}");

@@ -4,7 +4,14 @@
 //! user message contains a line `mock-scenario: NAME`. Other directives:
 //! `Output file: PATH` (write), `mock-bash-command: CMD` (bash),
 //! `mock-slow-seconds: N` (slow), `mock-overloaded-count: N` (overloaded),
-//! `mock-large-bytes: N` (large).
+//! `mock-large-bytes: N` (large), `mock-mcp-tool: NAME` and `mock-mcp-text: TEXT`
+//! (mcp), `mock-structured-output: JSON` (any request that offers the
+//! `StructuredOutput` tool), `mock-tool-anyway: yes` (call the scenario's tool
+//! even when the request does not offer it).
+//!
+//! A resumed conversation holds several prompts (one per run): directives are
+//! read from all of them, a later prompt's overriding an earlier one's, and
+//! a tool is called once per turn (since the latest prompt).
 
 use std::fmt;
 use std::str::FromStr;
@@ -29,10 +36,13 @@ pub enum Scenario {
     Slow,
     /// About 1 MB of text in many deltas.
     Large,
+    /// A call of an MCP tool (the first `mcp__…` tool offered, or
+    /// `mock-mcp-tool: NAME`), then a text quoting its result.
+    Mcp,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 7] = [
+    pub const ALL: [Scenario; 8] = [
         Scenario::Text,
         Scenario::Write,
         Scenario::Bash,
@@ -40,6 +50,7 @@ impl Scenario {
         Scenario::Unauthorized,
         Scenario::Slow,
         Scenario::Large,
+        Scenario::Mcp,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -51,6 +62,7 @@ impl Scenario {
             Scenario::Unauthorized => "unauthorized",
             Scenario::Slow => "slow",
             Scenario::Large => "large",
+            Scenario::Mcp => "mcp",
         }
     }
 }
@@ -105,6 +117,15 @@ pub struct Directives {
     pub overloaded_count: Option<u32>,
     /// `mock-large-bytes: N`.
     pub large_bytes: Option<usize>,
+    /// `mock-mcp-tool: NAME` (mcp): the tool to call.
+    pub mcp_tool: Option<String>,
+    /// `mock-mcp-text: TEXT` (mcp): the `text` argument of the call.
+    pub mcp_text: Option<String>,
+    /// `mock-structured-output: JSON`: the `StructuredOutput` call's input.
+    pub structured_output: Option<Value>,
+    /// `mock-tool-anyway: yes`: call the scenario's tool even when the
+    /// request does not offer it (to see what the CLI does then).
+    pub tool_anyway: bool,
     /// First non-empty line of the prompt that is not a `mock-` directive.
     pub first_line: Option<String>,
 }
@@ -176,21 +197,75 @@ impl Directives {
                     d.output_file = first_token(v);
                 }
             }
+            d.parse_agent_directives(line);
         }
         d
     }
+
+    /// The directives of the agent-option scenarios (mcp, structured output).
+    fn parse_agent_directives(&mut self, line: &str) {
+        if let Some(v) = after_key(line, "mock-mcp-tool:") {
+            self.mcp_tool = self.mcp_tool.take().or_else(|| first_token(v));
+        }
+        if let Some(v) = after_key(line, "mock-mcp-text:") {
+            if !v.is_empty() && self.mcp_text.is_none() {
+                self.mcp_text = Some(v.to_string());
+            }
+        }
+        if let Some(v) = after_key(line, "mock-structured-output:") {
+            if let Ok(json) = serde_json::from_str::<Value>(v) {
+                self.structured_output.get_or_insert(json);
+            }
+        }
+        if let Some(v) = after_key(line, "mock-tool-anyway:") {
+            self.tool_anyway |= matches!(
+                first_token(v).as_deref().map(str::to_ascii_lowercase).as_deref(),
+                Some("yes" | "true" | "1")
+            );
+        }
+    }
+
+    /// These directives with `later`'s where it sets them (a resumed
+    /// conversation: the latest prompt wins, earlier ones fill the gaps).
+    pub fn overridden_by(self, later: Directives) -> Directives {
+        Directives {
+            scenario: later.scenario.or(self.scenario),
+            output_file: later.output_file.or(self.output_file),
+            bash_command: later.bash_command.or(self.bash_command),
+            slow_seconds: later.slow_seconds.or(self.slow_seconds),
+            overloaded_count: later.overloaded_count.or(self.overloaded_count),
+            large_bytes: later.large_bytes.or(self.large_bytes),
+            mcp_tool: later.mcp_tool.or(self.mcp_tool),
+            mcp_text: later.mcp_text.or(self.mcp_text),
+            structured_output: later.structured_output.or(self.structured_output),
+            tool_anyway: later.tool_anyway || self.tool_anyway,
+            first_line: later.first_line.or(self.first_line),
+        }
+    }
+
+    /// The directives of a whole conversation: every prompt's, in order.
+    pub fn of_request(req: &Value) -> Directives {
+        prompt_texts(req)
+            .into_iter()
+            .map(|(_, text)| Directives::parse(&text))
+            .fold(Directives::default(), Directives::overridden_by)
+    }
 }
 
-/// Removes `<system-reminder>…</system-reminder>` sections the CLI prepends.
+/// Removes the `<system-reminder>…</system-reminder>` sections the CLI
+/// prepends, and its `<task-notification>…</task-notification>` turns.
 fn strip_reminders(text: &str) -> String {
-    const OPEN: &str = "<system-reminder>";
-    const CLOSE: &str = "</system-reminder>";
+    let text = strip_sections(text, "<system-reminder>", "</system-reminder>");
+    strip_sections(&text, "<task-notification>", "</task-notification>")
+}
+
+fn strip_sections(text: &str, open: &str, close: &str) -> String {
     let mut out = String::new();
     let mut rest = text;
-    while let Some(start) = rest.find(OPEN) {
+    while let Some(start) = rest.find(open) {
         out.push_str(&rest[..start]);
-        match rest[start..].find(CLOSE) {
-            Some(end) => rest = &rest[start + end + CLOSE.len()..],
+        match rest[start..].find(close) {
+            Some(end) => rest = &rest[start + end + close.len()..],
             None => {
                 rest = "";
             }
@@ -220,24 +295,40 @@ fn messages(req: &Value) -> &[Value] {
         .unwrap_or(&[])
 }
 
-/// The user's prompt: the text of the first `user` message without the
-/// CLI's `<system-reminder>` sections.
-pub fn prompt_text(req: &Value) -> String {
-    let Some(first) = messages(req)
+/// The prompts of a conversation: `(index in messages, text)` of each
+/// `user` message with text besides the CLI's `<system-reminder>` sections
+/// and `<task-notification>` turns. One per run of a resumed session.
+pub fn prompt_texts(req: &Value) -> Vec<(usize, String)> {
+    messages(req)
         .iter()
-        .find(|m| m.get("role").and_then(Value::as_str) == Some("user"))
-    else {
-        return String::new();
-    };
-    let texts: Vec<String> = first
-        .get("content")
-        .map(content_texts)
-        .unwrap_or_default()
-        .into_iter()
-        .map(strip_reminders)
-        .filter(|t| !t.trim().is_empty())
-        .collect();
-    texts.join("\n")
+        .enumerate()
+        .filter(|(_, m)| m.get("role").and_then(Value::as_str) == Some("user"))
+        .filter_map(|(i, m)| {
+            let texts: Vec<String> = m
+                .get("content")
+                .map(content_texts)
+                .unwrap_or_default()
+                .into_iter()
+                .map(strip_reminders)
+                .filter(|t| !t.trim().is_empty())
+                .collect();
+            (!texts.is_empty()).then(|| (i, texts.join("\n")))
+        })
+        .collect()
+}
+
+/// The prompt of the current turn: the latest prompt (see [`prompt_texts`]).
+pub fn prompt_text(req: &Value) -> String {
+    prompt_texts(req).pop().map(|(_, t)| t).unwrap_or_default()
+}
+
+/// The messages of the current turn: those after the latest prompt.
+pub fn current_turn(req: &Value) -> &[Value] {
+    let all = messages(req);
+    match prompt_texts(req).last() {
+        Some((i, _)) => &all[i + 1..],
+        None => all,
+    }
 }
 
 /// The CLI's working directory as announced in its environment section
@@ -282,19 +373,70 @@ pub fn last_tool_result(req: &Value) -> Option<&Value> {
         .find(|b| b.get("type").and_then(Value::as_str) == Some("tool_result"))
 }
 
-/// Whether an earlier assistant turn in the conversation called a tool.
+/// Whether an assistant message of the current turn called a tool.
 pub fn has_tool_call(req: &Value) -> bool {
-    messages(req)
+    turn_tool_calls(req).next().is_some()
+}
+
+/// Whether an assistant message of the current turn called the tool `name`.
+pub fn has_tool_call_named(req: &Value, name: &str) -> bool {
+    turn_tool_calls(req).any(|b| b.get("name").and_then(Value::as_str) == Some(name))
+}
+
+fn turn_tool_calls(req: &Value) -> impl Iterator<Item = &Value> {
+    current_turn(req)
         .iter()
         .filter(|m| m.get("role").and_then(Value::as_str) == Some("assistant"))
-        .any(|m| {
-            m.get("content")
-                .and_then(Value::as_array)
-                .is_some_and(|bs| {
-                    bs.iter()
-                        .any(|b| b.get("type").and_then(Value::as_str) == Some("tool_use"))
-                })
-        })
+        .filter_map(|m| m.get("content").and_then(Value::as_array))
+        .flatten()
+        .filter(|b| b.get("type").and_then(Value::as_str) == Some("tool_use"))
+}
+
+/// MCP tools named in the request's texts: CLI 2.1.332 offers MCP tools as
+/// "deferred" tools, listed by name in its environment message, to be
+/// loaded with its `ToolSearch` tool (`select:NAME`) before they are called.
+pub fn named_mcp_tools(req: &Value) -> Vec<String> {
+    let mut texts: Vec<&str> = req.get("system").map(content_texts).unwrap_or_default();
+    for m in messages(req) {
+        if let Some(c) = m.get("content") {
+            texts.extend(content_texts(c));
+        }
+    }
+    let mut out: Vec<String> = Vec::new();
+    for t in texts {
+        for tok in t.split(|c: char| c.is_whitespace() || matches!(c, ',' | '"' | '`' | '\'' | '(' | ')')) {
+            let tok = tok.trim_end_matches(['.', ':', ';']);
+            if tok.starts_with("mcp__") && tok.len() > 5 && !out.iter().any(|o| o == tok) {
+                out.push(tok.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// The name of the tool the `tool_use` block `id` called.
+pub fn tool_use_name<'a>(req: &'a Value, id: &str) -> Option<&'a str> {
+    messages(req)
+        .iter()
+        .filter_map(|m| m.get("content").and_then(Value::as_array))
+        .flatten()
+        .find(|b| b.get("type").and_then(Value::as_str) == Some("tool_use") && b.get("id").and_then(Value::as_str) == Some(id))?
+        .get("name")?
+        .as_str()
+}
+
+/// The request's system text (its `system` blocks joined by newlines).
+pub fn system_text(req: &Value) -> String {
+    req.get("system").map(|s| content_texts(s).join("\n")).unwrap_or_default()
+}
+
+/// The `input_schema` of the offered tool `name`.
+pub fn tool_schema<'a>(req: &'a Value, name: &str) -> Option<&'a Value> {
+    req.get("tools")?
+        .as_array()?
+        .iter()
+        .find(|t| t.get("name").and_then(Value::as_str) == Some(name))?
+        .get("input_schema")
 }
 
 /// Text of a `tool_result` block's content (string or text blocks).

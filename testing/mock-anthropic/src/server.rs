@@ -19,6 +19,7 @@ use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
 use crate::plan::{self, Reply};
+use crate::record::{Log, Recorded};
 use crate::scenario::Scenario;
 use crate::sse::{error_json, message_events, message_json, Usage};
 use crate::MockConfig;
@@ -34,6 +35,8 @@ struct Shared {
     ids: AtomicU64,
     /// `overloaded` errors already sent, per session id (or "global").
     overloaded_sent: Mutex<HashMap<String, u32>>,
+    /// The latest requests and answers.
+    log: Log,
 }
 
 impl Shared {
@@ -56,10 +59,11 @@ impl MockServer {
         let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, config.port)).await?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
-            config,
             requests: AtomicUsize::new(0),
             ids: AtomicU64::new(0),
             overloaded_sent: Mutex::new(HashMap::new()),
+            log: Log::new(config.request_log),
+            config,
         });
         let app = Router::new()
             .route("/v1/messages", post(messages))
@@ -99,6 +103,12 @@ impl MockServer {
     /// Number of `/v1/messages` requests received so far (errors included).
     pub fn requests(&self) -> usize {
         self.shared.requests.load(Ordering::SeqCst)
+    }
+
+    /// The latest `/v1/messages` requests (up to `MockConfig::request_log`),
+    /// oldest first, each with what the mock answered.
+    pub fn received(&self) -> Vec<Recorded> {
+        self.shared.log.all()
     }
 
     /// Stops accepting, lets in-flight answers finish for up to 2 s, then
@@ -224,6 +234,13 @@ async fn messages(
     );
     debug!(body = %String::from_utf8_lossy(&body), "request body");
 
+    if n <= s.config.rate_limited_first as usize {
+        info!(n, "answering 429 rate_limit_error");
+        if let Reply::Error { status, body, retry_after_ms } = plan::rate_limited(s.config.rate_limit_retry_after_ms) {
+            remember(&s, n, &headers, &req, json!({"status": status, "error": body}));
+            return error_response(status, &body, retry_after_ms, &request_id);
+        }
+    }
     if a.scenario == Scenario::Overloaded {
         let limit = a
             .directives
@@ -241,6 +258,7 @@ async fn messages(
                 retry_after_ms,
             } = plan::overloaded(s.config.overloaded_retry_after_ms)
             {
+                remember(&s, n, &headers, &req, json!({"status": status, "error": body}));
                 return error_response(status, &body, retry_after_ms, &request_id);
             }
         }
@@ -254,6 +272,7 @@ async fn messages(
             retry_after_ms,
         } => {
             info!(n, status, "answering error");
+            remember(&s, n, &headers, &req, json!({"status": status, "error": body}));
             error_response(status, &body, retry_after_ms, &request_id)
         }
         Reply::Message {
@@ -270,6 +289,7 @@ async fn messages(
                 output_tokens = usage.output_tokens,
                 "answering message"
             );
+            remember(&s, n, &headers, &req, message_json(&msg_id, &model, &blocks, stop_reason, usage));
             if !stream {
                 let m = message_json(&msg_id, &model, &blocks, stop_reason, usage);
                 let mut resp =
@@ -303,6 +323,17 @@ async fn messages(
             resp
         }
     }
+}
+
+/// Keeps the request and its answer in the request log.
+fn remember(s: &Shared, n: usize, headers: &HeaderMap, req: &Value, reply: Value) {
+    s.log.push(Recorded {
+        n,
+        at: std::time::SystemTime::now(),
+        session_header: header_str(headers, SESSION_HEADER).map(String::from),
+        body: req.clone(),
+        reply,
+    });
 }
 
 async fn count_tokens(body: Bytes) -> Response {

@@ -222,3 +222,27 @@ async fn slow_stream_takes_its_time() {
     assert_eq!(deltas, 10);
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_request_log_keeps_bodies_and_answers() {
+    let server = MockServer::start(MockConfig {
+        request_log: 2,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let mut req = request("give me json", false);
+    req["tools"] = json!([{"name": "StructuredOutput", "input_schema": {"type": "object", "properties": {"n": {"type": "integer"}}}}]);
+    for _ in 0..3 {
+        assert_eq!(post(&server, "/v1/messages", "sess-9", &req).await.status, 200);
+    }
+    let log = server.received();
+    assert_eq!(log.len(), 2, "only the latest two are kept");
+    assert_eq!(log[1].n, 3);
+    assert_eq!(log[1].session_id().as_deref(), Some("sess-9"));
+    assert_eq!(log[1].prompts(), ["give me json"]);
+    assert_eq!(log[1].tool_names(), ["StructuredOutput"]);
+    assert!(log[1].system_text().contains("Working directory: /job"));
+    assert_eq!(log[1].answered_tool_input("StructuredOutput"), Some(&json!({"n": 1})));
+    server.shutdown().await;
+}

@@ -15,6 +15,9 @@ mod jobs;
 mod machine;
 mod measure;
 mod real_cli;
+mod real_cli_report;
+mod spawn_latency;
+mod spawn_report;
 mod report;
 mod suite;
 mod vfork;
@@ -74,6 +77,13 @@ pub enum Task {
     RealCli {
         bin: PathBuf,
         runs: usize,
+    },
+    /// Item 7: jobs one at a time, `pause_ms` apart, one way of spawning.
+    SpawnLatency {
+        way: String,
+        jobs: usize,
+        warmup: usize,
+        pause_ms: u64,
     },
 }
 
@@ -198,6 +208,16 @@ fn child(fake: &Path, task: Task) -> serde_json::Value {
             drop(dir);
             println!("{out}");
             std::process::exit(0);
+        }
+        Task::SpawnLatency {
+            way,
+            jobs,
+            warmup,
+            pause_ms,
+        } => {
+            let rt = runtime();
+            let pause = std::time::Duration::from_millis(pause_ms);
+            serde_json::to_value(rt.block_on(spawn_latency::run(fake, &way, jobs, warmup, pause))).unwrap()
         }
         Task::RealCli { bin, runs } => {
             let rt = runtime();

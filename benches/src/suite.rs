@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-use crate::items;
+use crate::{items, real_cli_report, spawn_report};
 use crate::jobs::Store;
 use crate::report::{one_line, Report};
 use crate::{BatchResult, Driver, Task};
@@ -46,6 +46,8 @@ pub(crate) struct Plan {
     pub(crate) seq_jobs: usize,
     pub(crate) seq_warmup: usize,
     pub(crate) real_runs: usize,
+    /// Item 7: jobs per way of spawning.
+    pub(crate) spawn_jobs: usize,
 }
 
 impl Opts {
@@ -138,7 +140,8 @@ impl Opts {
                 queue_max_s: 10.0,
                 seq_jobs: 100,
                 seq_warmup: 10,
-                real_runs: 1,
+                real_runs: 2,
+                spawn_jobs: 5,
             }
         } else {
             Plan {
@@ -154,7 +157,8 @@ impl Opts {
                 queue_max_s: 25.0,
                 seq_jobs: 500,
                 seq_warmup: 50,
-                real_runs: 5,
+                real_runs: 20,
+                spawn_jobs: 40,
             }
         };
         if let Some(r) = self.rounds {
@@ -250,7 +254,7 @@ pub(crate) fn batch(v: Result<Value, String>) -> Result<BatchResult, String> {
     Ok(b)
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+pub(crate) fn median(mut v: Vec<f64>) -> f64 {
     if v.is_empty() {
         return f64::NAN;
     }
@@ -261,17 +265,6 @@ fn median(mut v: Vec<f64>) -> f64 {
     } else {
         (v[n / 2 - 1] + v[n / 2]) / 2.0
     }
-}
-
-pub(crate) fn mean_sd(v: &[f64]) -> (f64, f64) {
-    let n = v.len() as f64;
-    let m = v.iter().sum::<f64>() / n;
-    let sd = if v.len() > 1 {
-        (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
-    } else {
-        0.0
-    };
-    (m, sd)
 }
 
 /// A measured configuration over the rounds.
@@ -349,11 +342,11 @@ pub(crate) const DRIVERS: [(&str, &str); 9] = [
     ),
     (
         "cgfloor",
-        "cgroup floor: spawn + wait + memory/cpu/pids cgroups",
+        "diagnostic: cgroup floor with fork (attach in a pre_exec hook)",
     ),
     (
         "cgvfork",
-        "diagnostic: cgroup floor with clone(CLONE_VM|CLONE_VFORK)",
+        "cgroup floor: clone(CLONE_VM|CLONE_VFORK), attach, exec + wait, memory/cpu/pids cgroups (the manager's technique)",
     ),
     ("mgr-off-memory", "JobManager, isolation off, memory store"),
     (
@@ -392,7 +385,7 @@ pub(crate) fn item2_jobs(plan: &Plan, name: &str) -> usize {
 }
 
 pub(crate) fn is_diagnostic(name: &str) -> bool {
-    matches!(name, "fork" | "cgvfork")
+    matches!(name, "fork" | "cgfloor")
 }
 
 fn trivial_configs(opts: &Opts, plan: &Plan) -> Vec<Cfg> {
@@ -547,7 +540,10 @@ pub fn run(args: &[String]) {
         items::item5(&mut rep, &opts, &plan);
     }
     if opts.wants(6) {
-        items::item6(&mut rep, &opts, &plan);
+        real_cli_report::item6(&mut rep, &opts, &plan);
+    }
+    if opts.wants(7) {
+        spawn_report::item7(&mut rep, &opts, &plan);
     }
 
     let took = started.elapsed().as_secs_f64();

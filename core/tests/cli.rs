@@ -280,3 +280,49 @@ fn agent_flags_reach_the_cli_and_bad_ones_are_named() {
     let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&rec).unwrap()).unwrap();
     assert!(r["argv"].as_array().unwrap().iter().any(|a| a == "--permission-mode=plan"), "inherited: {r}");
 }
+
+/// `claude-jobs workflow` with the fake CLI (offline: the mock API is started,
+/// the fake never calls it): `--var brand=ACME` and its short form `--brand`.
+fn workflow(args: &[&str], data: &std::path::Path) -> (i32, serde_json::Value, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_claude-jobs"))
+        .args(["workflow", "--name", "brand"])
+        .args(args)
+        .args(["--claude-bin", fake_claude().to_str().unwrap(), "--data-dir", data.to_str().unwrap()])
+        .args(["--mock-api-bin", mock_anthropic().to_str().unwrap(), "--json"])
+        .env_remove("ANTHROPIC_API_KEY")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let json = serde_json::from_str(stdout.trim()).unwrap_or(serde_json::Value::Null);
+    (out.status.code().unwrap_or(-1), json, String::from_utf8_lossy(&out.stderr).to_string())
+}
+
+#[test]
+fn workflow_runs_the_brand_steps_and_brand_is_short_for_var() {
+    for form in [["--var", "brand=ACME"], ["--brand", "ACME"]] {
+        let dir = data_dir();
+        let (code, j, stderr) = workflow(&form, dir.path());
+        assert_eq!(code, 0, "{form:?}: {stderr}");
+        assert_eq!((j["workflow"].as_str(), j["brand"].as_str()), (Some("brand"), Some("ACME")), "{j}");
+        assert_eq!(j["offline"], true, "{j}");
+        assert!(stderr.contains("OFFLINE"), "says it runs against the mock: {stderr}");
+        let jobs = j["jobs"].as_array().expect("jobs");
+        let steps: Vec<_> = jobs.iter().map(|s| s["step"].as_str().unwrap()).collect();
+        assert_eq!(steps, ["research", "brief", "draft"], "{form:?}");
+        for s in jobs {
+            assert_eq!(s["state"], "succeeded", "{form:?}: {s}");
+            assert_eq!(s["outputs"].as_array().map(Vec::len), Some(1), "{form:?}: {s}");
+        }
+        let draft = jobs[2]["outputs"][0].as_str().unwrap();
+        assert!(draft.ends_with("ACME-draft.md"), "{draft}");
+    }
+}
+
+#[test]
+fn workflow_bad_variables_exit_2_naming_them() {
+    let dir = data_dir();
+    let (code, j, _) = workflow(&["--var", "brand"], dir.path());
+    assert_eq!((code, j["field"].as_str()), (2, Some("var")), "{j}");
+    let (code, j, _) = workflow(&[], dir.path());
+    assert_eq!((code, j["error_code"].as_str(), j["field"].as_str()), (2, Some("TEMPLATE_ERROR"), Some("brand")), "{j}");
+}

@@ -386,3 +386,70 @@ async fn memory_budget_holds_on_postgres() {
     assert_eq!(e.kind(), claude_jobs::ErrorKind::CapacityExceeded);
     m.shutdown(Duration::from_secs(5)).await;
 }
+
+/// `list` on PostgreSQL: pages follow the cursor, newest first, each job once;
+/// the state, template and label filters run in the store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_pages_and_filters_on_postgres() {
+    use claude_jobs::store::ListQuery;
+    use claude_jobs::JobSpec;
+    let Some((url, store)) = setup("list_pages_and_filters_on_postgres").await else {
+        return;
+    };
+    let dir = data_dir();
+    let m = local_node(&url, dir.path(), "list").await;
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        let b = JobSpec::builder().label("team", if i < 5 { "a" } else { "b" });
+        let b = match i {
+            2 => b.prompt("x").env("FAKE_CLAUDE_SCENARIO", "no-result"),
+            3 => b.template("brand-data").variable("brand", "ACME"),
+            _ => b.prompt(format!("job {i}")),
+        };
+        let job = m.submit(b.build().unwrap()).await.unwrap();
+        ids.push(job.id().to_string());
+        job.wait().await;
+    }
+    let q = |f: &dyn Fn(&mut ListQuery)| {
+        let mut q = ListQuery { limit: Some(2), ..Default::default() };
+        f(&mut q);
+        q
+    };
+    // Every page of two, through the store and through the manager.
+    for use_store in [true, false] {
+        let (mut seen, mut query, mut pages) = (Vec::new(), q(&|_| {}), 0);
+        loop {
+            let page = if use_store { store.list(&query).await } else { m.list(&query).await }.unwrap();
+            assert!(page.jobs.len() <= 2);
+            pages += 1;
+            seen.extend(page.jobs.into_iter().map(|i| i.id));
+            match page.next_cursor {
+                Some(c) => query.cursor = Some(c),
+                None => break,
+            }
+        }
+        let newest_first: Vec<String> = ids.iter().rev().cloned().collect();
+        assert_eq!(seen, newest_first, "each job once, newest first");
+        assert_eq!(pages, 4);
+    }
+    let all = |q: ListQuery| {
+        let store = store.clone();
+        async move {
+            let mut q = ListQuery { limit: Some(1000), ..q };
+            q.cursor = None;
+            store.list(&q).await.unwrap().jobs.into_iter().map(|i| i.id).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(all(q(&|q| q.label = Some("team=b".into()))).await, [ids[6].clone(), ids[5].clone()]);
+    assert_eq!(all(q(&|q| q.state = Some(JobState::Failed))).await, [ids[2].clone()]);
+    assert_eq!(all(q(&|q| q.template = Some("brand-data".into()))).await, [ids[3].clone()]);
+    let succeeded_a = all(q(&|q| {
+        q.state = Some(JobState::Succeeded);
+        q.label = Some("team=a".into());
+    }))
+    .await;
+    assert_eq!(succeeded_a, [ids[4].clone(), ids[3].clone(), ids[1].clone(), ids[0].clone()]);
+    let bad = store.list(&ListQuery { label: Some("team".into()), ..Default::default() }).await.unwrap_err();
+    assert_eq!(bad.field(), Some("label"));
+    m.shutdown(Duration::from_secs(5)).await;
+}

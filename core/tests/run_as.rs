@@ -18,6 +18,12 @@ fn status_field(pid: u32, field: &str) -> Option<String> {
 #[tokio::test]
 async fn runs_as_nobody_inside_its_cgroup() {
     if unsafe { libc::geteuid() } != 0 {
+        // Where the cgroup tests must run (make test as root), so must this one.
+        assert_ne!(
+            std::env::var("CLAUDE_JOBS_REQUIRE_CGROUPS").as_deref(),
+            Ok("1"),
+            "runs_as_nobody_inside_its_cgroup must run as root here"
+        );
         eprintln!("SKIP runs_as_nobody_inside_its_cgroup: needs root to change user");
         return;
     }

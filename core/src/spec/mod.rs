@@ -51,7 +51,8 @@ pub struct RunAs {
 ///
 /// Adding a field: declare it here (with its serde helper if it is a
 /// duration or a size), check it in `validate.rs`, and name it in the
-/// bindings' type stubs (`_native.pyi`, `index.d.ts`). Nothing else converts it.
+/// bindings' typed names (Python `claude_jobs/types.py`, Node `index.d.ts`). Nothing else
+/// converts it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct JobSpec {

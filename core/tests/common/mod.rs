@@ -55,6 +55,12 @@ pub fn mcp_echo() -> PathBuf {
     BIN.get_or_init(|| workspace_binary("mcp-echo", "MCP_ECHO_BIN")).clone()
 }
 
+/// Path of the local mock Messages API (`testing/mock-anthropic`), built on first use.
+pub fn mock_anthropic() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| workspace_binary("mock-anthropic", "MOCK_ANTHROPIC_BIN")).clone()
+}
+
 /// A binary of the workspace (`$var` when set), built with cargo.
 fn workspace_binary(package: &str, var: &str) -> PathBuf {
     if let Ok(p) = std::env::var(var) {

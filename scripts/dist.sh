@@ -109,13 +109,29 @@ wheel() {
     rm -rf "$so"
 }
 
+# The napi CLI of the npm step, at the version bindings-node's package-lock
+# pins, installed apart from bindings-node/node_modules: `make test` builds
+# dist/ in the background while test-node reinstalls that directory.
+napi_cli() {
+    local dir="$root/.tools/dist-npm" version
+    version="$(node -p "require('$root/bindings-node/package-lock.json').packages['node_modules/@napi-rs/cli'].version")"
+    if [[ ! -x "$dir/node_modules/.bin/napi" || "$(cat "$dir/version" 2>/dev/null)" != "$version" ]]; then
+        log "installing @napi-rs/cli@$version into $dir"
+        rm -rf "$dir" && mkdir -p "$dir"
+        printf '{ "name": "claude-jobs-dist-tools", "private": true }\n' >"$dir/package.json"
+        (cd "$dir" && npm install --no-audit --no-fund --loglevel=error "@napi-rs/cli@$version" >/dev/null)
+        echo "$version" >"$dir/version"
+    fi
+    napi="$dir/node_modules/.bin/napi"
+}
+
 npm_package() {
     zig_env
-    local bn="$root/bindings-node" main="$stage/npm/claude-jobs" plat="$stage/npm/linux-x64-gnu"
-    [[ -d "$bn/node_modules/@napi-rs/cli" ]] || (cd "$bn" && { npm ci --no-audit --no-fund --loglevel=error || npm install --no-audit --no-fund --loglevel=error; })
+    local bn="$root/bindings-node" main="$stage/npm/claude-jobs" plat="$stage/npm/linux-x64-gnu" napi
+    napi_cli
     log "npm package and its linux-x64-gnu addon package"
     rm -rf "$stage/npm" && mkdir -p "$main" "$plat"
-    (cd "$bn" && npx napi build --platform --profile "$PROFILE" --target "$TARGET" --features "$FEATURES" \
+    (cd "$bn" && "$napi" build --platform --profile "$PROFILE" --target "$TARGET" --features "$FEATURES" \
         --output-dir "$stage/npm/build" --js native.js --dts native.d.ts)
     check_glibc "$stage/npm/build/claude-jobs.linux-x64-gnu.node"
     # The main package: the JS API, its types, the generated loader (which

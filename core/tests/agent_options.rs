@@ -161,6 +161,11 @@ async fn bad_agent_options_are_named_and_the_manager_goes_on() {
         (json!({"resume": done.id, "run_as": {"uid": 65534, "gid": 65534}}), "resume"),
         (json!({"resume": done.id, "working_dir": "/tmp"}), "working_dir"),
         (json!({"prompt": "a\u{0}b"}), "prompt"),
+        (json!({"allowed_tools": ["Read\u{0}"]}), "allowed_tools"),
+        (json!({"add_dirs": ["/tmp\u{0}/x"]}), "add_dirs"),
+        (json!({"model": "m\u{0}"}), "model"),
+        (json!({"resume": "a\u{0}b"}), "resume"),
+        (json!({"labels": {"k": "v\u{0}"}}), "labels"),
     ];
     for (extra, field) in cases {
         assert_eq!(field_of(&m, p(extra.clone())).await, field, "{extra}");

@@ -47,9 +47,9 @@ FINAL = {"succeeded", "failed", "cancelled", "timed_out", "oom_killed", "interru
 #: The API key the tests send (the keys file holds its SHA-256 for the tenant below).
 API_KEY = "container-test-key-0123456789abcdef"
 TENANT = "container-test"
-#: The images whose service checks API keys on this branch (the Node service's
-#: keys arrive with its own change of the shared contract).
-AUTH_CHECKED = {"api"}
+#: The images whose service checks API keys: both (the FastAPI and the Node
+#: service read CLAUDE_JOBS_API_KEYS_FILE and refuse 0.0.0.0 without it).
+AUTH_CHECKED = {"api", "node-api"}
 
 
 def podman(*args: str, check: bool = True, capture: bool = True) -> str:

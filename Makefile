@@ -71,7 +71,7 @@ test-rust: claude-cli
 	  $(CARGO) clippy -q --workspace --all-targets --features claude-jobs/cli -- -D warnings && echo "clippy: no warnings"; \
 	else echo "clippy: SKIPPED (the clippy component is not installed: rustup component add clippy)"; fi
 	CLAUDE_BIN="$$(cat .tools/claude.path)" CLAUDE_JOBS_REQUIRE_REAL_CLI=1 $(CARGO) test -p claude-jobs --features $(CORE_TEST_FEATURES)
-	CLAUDE_BIN="$$(cat .tools/claude.path)" $(CARGO) test -p fake-claude -p mock-anthropic
+	CLAUDE_BIN="$$(cat .tools/claude.path)" $(CARGO) test -p fake-claude -p mock-anthropic -p mcp-echo
 	@echo "examples/rust on the fake CLI:"; $(CARGO) run -q -p claude-jobs-example -- $(or $(CARGO_TARGET_DIR),target)/debug/fake-claude "Test Brand"
 
 BRAND ?= Acme Coffee

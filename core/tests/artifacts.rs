@@ -238,3 +238,61 @@ async fn postgres_kill9_mid_upload_serves_the_rescuing_attempt_whole() {
     };
     kill9_mid_upload(&fresh_pg_db(&base).await).await;
 }
+
+/// Chunks in the store of job `id` whose names are `LIKE like`.
+#[cfg(feature = "test-hooks")]
+async fn artifact_rows(conn: &mut sqlx::SqliteConnection, id: &str, like: &str) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM cj_artifacts WHERE job_id = ? AND name LIKE ?")
+        .bind(id)
+        .bind(like)
+        .fetch_one(conn)
+        .await
+        .unwrap()
+}
+
+/// Retention deletes a finished job's artifacts from the `db` store: its
+/// outputs after `outputs_days`, its logs after `logs_days`, the rest with its
+/// row after `jobs_days`; a newer job's artifacts stay.
+#[cfg(feature = "test-hooks")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_deletes_artifacts_from_the_db_store() {
+    use claude_jobs::RetentionPolicy;
+    use sqlx::Connection;
+    let (dir, da, db) = (data_dir(), data_dir(), data_dir());
+    let url = format!("sqlite://{}", dir.path().join("shared.db").display());
+    let a = machine(da.path(), &url, "db").await;
+    let old = a.submit(step("Old news.", "old.md")).await.unwrap().wait().await;
+    let new = a.submit(step("Fresh news.", "new.md")).await.unwrap().wait().await;
+    assert_eq!((old.state, new.state), (JobState::Succeeded, JobState::Succeeded));
+    a.shutdown(Duration::from_secs(5)).await;
+    drop(a);
+    // The old job finished three days ago.
+    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    sqlx::query("UPDATE cj_jobs SET finished_at = finished_at - 3 * 86400000 WHERE id = ?")
+        .bind(&old.id)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    assert!(artifact_rows(&mut conn, &old.id, "output/%").await > 0 && artifact_rows(&mut conn, &old.id, "log/%").await > 0);
+    // Machine B, with retention: outputs and logs after 2 days, the jobs kept.
+    let retention = |outputs, logs, jobs| RetentionPolicy { jobs_days: jobs, logs_days: logs, outputs_days: Some(outputs) };
+    let b = builder(db.path()).store_url(&url).artifact_store("db").isolation(IsolationMode::Off);
+    let b = b.retention(retention(2, 2, 0)).build().await.unwrap();
+    assert_eq!(b.outputs(&old.id).await.unwrap().len(), 1, "served before the pass");
+    b.prune_now().await;
+    assert_eq!(b.outputs(&old.id).await.unwrap(), vec![], "the old output is gone");
+    assert!(b.read_log(&old.id, "stdout", None).await.unwrap().is_empty(), "the old log is gone");
+    assert_eq!(artifact_rows(&mut conn, &old.id, "%").await, 0);
+    assert_eq!(b.outputs(&new.id).await.unwrap().len(), 1, "the new job's output stays");
+    assert!(!b.read_log(&new.id, "stdout", None).await.unwrap().is_empty(), "and its log");
+    assert!(b.get(&old.id).await.is_ok(), "jobs_days 0 keeps the row");
+    b.shutdown(Duration::from_secs(5)).await;
+    drop(b);
+    // jobs_days: the row goes, and whatever the store still held of it.
+    let b = builder(db.path()).store_url(&url).artifact_store("db").isolation(IsolationMode::Off);
+    let b = b.retention(retention(0, 0, 2)).build().await.unwrap();
+    b.prune_now().await;
+    assert_eq!(b.get(&old.id).await.err().map(|e| e.kind()), Some(ErrorKind::JobNotFound));
+    assert!(artifact_rows(&mut conn, &new.id, "%").await > 0, "the new job's artifacts stay");
+    b.shutdown(Duration::from_secs(5)).await;
+}

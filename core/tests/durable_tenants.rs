@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use claude_jobs::store::{JobRow, JobStore, SqliteStore};
-use claude_jobs::{ErrorKind, IsolationMode, JobManager, JobState, TenantQuota};
+use claude_jobs::{ErrorKind, IsolationMode, JobManager, JobSpec, JobState, TenantQuota};
 use common::*;
 use durable::*;
 
@@ -188,5 +188,31 @@ async fn max_queued_and_idempotency_keys_hold_under_parallel_submits() {
     assert_eq!(first.id(), again.id());
     assert_ne!(first.id(), other.id());
     blocker.cancel().await.unwrap();
+    m.shutdown(Duration::from_secs(5)).await;
+}
+
+/// An idempotency key holds for 24 hours: a second submit returns the first
+/// job; once that job is more than a day old, the key makes a new one.
+#[tokio::test]
+async fn an_idempotency_key_is_free_again_after_a_day() {
+    use sqlx::Connection;
+    let dir = data_dir();
+    let url = format!("sqlite://{}", dir.path().join("jobs.db").display());
+    let m = builder(dir.path()).store_url(&url).isolation(IsolationMode::Off).build().await.unwrap();
+    let spec = || JobSpec::builder().prompt("once").idempotency_key("k-1").build().unwrap();
+    let first = m.submit(spec()).await.unwrap();
+    assert_eq!(m.submit(spec()).await.unwrap().id(), first.id(), "the same job within the day");
+    assert_eq!(first.wait().await.state, JobState::Succeeded);
+    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    sqlx::query("UPDATE cj_jobs SET created_at = created_at - 25 * 3600000 WHERE id = ?")
+        .bind(first.id())
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let later = m.submit(spec()).await.unwrap();
+    assert_ne!(later.id(), first.id(), "a day later the key makes a new job");
+    assert_eq!(later.wait().await.state, JobState::Succeeded);
+    assert_eq!(m.submit(spec()).await.unwrap().id(), later.id(), "and holds again for the new one");
+    assert_eq!(m.get(first.id()).await.unwrap().info().state, JobState::Succeeded, "the first job stays");
     m.shutdown(Duration::from_secs(5)).await;
 }

@@ -95,6 +95,18 @@ async fn kill_and_restart(requeue: bool) {
         if requeue {
             assert_eq!(info.state, JobState::Succeeded, "{info:?}");
             assert_eq!(info.attempt, 2);
+            // The requeued attempt continues the session the lost one printed.
+            let all = job_events(&job).await;
+            let first = all.iter().find_map(|e| match e {
+                JobEvent::Init { session_id, .. } => session_id.clone(),
+                _ => None,
+            });
+            assert!(first.is_some(), "the first attempt printed its session: {all:?}");
+            assert!(
+                all.iter().any(|e| matches!(e, JobEvent::Resuming { session_id, from_job, fork: false }
+                    if Some(session_id) == first.as_ref() && from_job == id)),
+                "the requeued attempt resumes its own session: {all:?}"
+            );
         } else {
             assert_eq!(info.state, JobState::Interrupted, "{info:?}");
             assert!(

@@ -50,6 +50,8 @@ GUEST_SKIPS=(
   "outcomes:a_10mb_line_over_the_cap_is_a_warning|the same 10 MB line and 30 s timeout (timed out on a busy host); not a cgroup test"
   "faults:a_full_disk_ends_the_job_promptly_and_says_so|not about cgroups (it fills a tmpfs mounted as the data dir); runs in make test-rust"
   "backup|the SQLite store's backups: not about cgroups; run in make test-rust"
+  "cli:workflow_runs_the_brand_steps_and_brand_is_short_for_var|the offline workflow starts the mock API program (testing/mock-anthropic), which the guest does not hold; not about cgroups; runs in make test-rust"
+  "cli:workflow_bad_variables_exit_2_naming_them|the same mock API program; runs in make test-rust"
   "schedules|cron schedules on one SQLite file and on PostgreSQL (two managers, 2 s ticks over 20 s): not about cgroups; run in make test-rust and make test-durable"
 )
 

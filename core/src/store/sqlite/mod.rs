@@ -67,6 +67,9 @@ impl std::fmt::Debug for SqliteStore {
     }
 }
 
+/// How long opening retries while another connection holds the new file.
+const OPEN_BUSY_FOR: Duration = Duration::from_secs(10);
+
 fn open_err(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::Store(format!(
         "cannot open the SQLite store {}: {e}",
@@ -91,22 +94,39 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
-        let mut writer = SqliteConnection::connect_with(&opts)
-            .await
-            .map_err(|e| open_err(path, e))?;
-        migrate(&mut writer).await.map_err(|e| open_err(path, e))?;
-        let reader = SqlitePoolOptions::new()
-            .max_connections(4)
-            .min_connections(0)
-            .connect_with(opts.read_only(true))
-            .await
-            .map_err(|e| open_err(path, e))?;
+        // Several managers opening a new file at once: SQLite answers
+        // "database is locked" without waiting when two connections race to
+        // create it or switch it to WAL (its deadlock rule skips the busy
+        // timeout), so the whole opening is tried again, for as long.
+        let deadline = std::time::Instant::now() + OPEN_BUSY_FOR;
+        let (writer, reader) = loop {
+            match Self::connect(&opts).await {
+                Ok(pair) => break pair,
+                Err(e) if e.contains("database is locked") && std::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(20)).await
+                }
+                Err(e) => return Err(open_err(path, e)),
+            }
+        };
         Ok(SqliteStore {
             path: path.to_path_buf(),
             writer: Writer::new(writer),
             reader,
             others_running: AtomicBool::new(false),
         })
+    }
+
+    /// The writer (migrated) and the readers' pool.
+    async fn connect(opts: &SqliteConnectOptions) -> std::result::Result<(SqliteConnection, SqlitePool), String> {
+        let mut writer = SqliteConnection::connect_with(opts).await.map_err(|e| e.to_string())?;
+        migrate(&mut writer).await?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(4)
+            .min_connections(0)
+            .connect_with(opts.clone().read_only(true))
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok((writer, reader))
     }
 
     /// The database file.

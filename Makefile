@@ -31,21 +31,24 @@ CI_TARGETS ?= test-rust test-durable test-cgroup-v2 test-python test-node test-d
 #
 # With test-dist among them, the release artifacts (make dist: 9 of the 35
 # minutes the suites took one after another on 2 cores) are built in the
-# background from the start, at the lowest CPU and I/O priority: the build takes
-# the CPU the suites leave idle (waiting on jobs, containers, the guest), and a
-# test that wants a core gets it first. test-dist waits for that build and
-# prints its log. DIST_BACKGROUND=0 turns it off.
+# background once test-rust is done (its builds keep both cores busy), at the
+# lowest CPU and I/O priority: the build takes the CPU the later suites leave
+# idle (waiting on jobs, containers, the guest), and a test that wants a core
+# gets it first. test-dist waits for that build and prints its log.
+# DIST_BACKGROUND=0 turns it off.
 DIST_BACKGROUND ?= 1
 DIST_BG_LOG := .tools/dist-background.log
 
 test: build
-	@failed=""; summary=""; bg=""; \
-	case " $(CI_TARGETS) " in *" test-dist "*) if [ "$(DIST_BACKGROUND)" = 1 ]; then \
-	  mkdir -p .tools; ionice=""; command -v ionice >/dev/null && ionice="ionice -c 3"; \
-	  echo "=== make dist in the background (nice 19$${ionice:+, idle I/O}; test-dist waits for it; log: $(DIST_BG_LOG))"; \
-	  ( nice -n 19 $$ionice $(MAKE) --no-print-directory dist-if-missing > $(DIST_BG_LOG) 2>&1; \
-	    echo "make dist (background): exit $$?" >> $(DIST_BG_LOG) ) & bg=$$!; fi;; esac; \
+	@failed=""; summary=""; bg=""; want_bg=0; \
+	case " $(CI_TARGETS) " in *" test-dist "*) [ "$(DIST_BACKGROUND)" = 1 ] && want_bg=1;; esac; \
 	for t in $(CI_TARGETS); do \
+	  if [ $$want_bg = 1 ] && [ -z "$$bg" ] && [ "$$t" != test-rust ]; then \
+	    mkdir -p .tools; ionice=""; command -v ionice >/dev/null && ionice="ionice -c 3"; \
+	    echo "=== make dist in the background (nice 19$${ionice:+, idle I/O}; test-dist waits for it; log: $(DIST_BG_LOG))"; \
+	    ( nice -n 19 $$ionice $(MAKE) --no-print-directory dist-if-missing > $(DIST_BG_LOG) 2>&1; \
+	      echo "make dist (background): exit $$?" >> $(DIST_BG_LOG) ) & bg=$$!; \
+	  fi; \
 	  echo "=== make $$t"; s=$$(date +%s); \
 	  if [ "$$t" = test-dist ] && [ -n "$$bg" ]; then \
 	    wait $$bg; echo "=== make dist (background, ended $$(( $$(date +%s) - s ))s after test-dist began):"; cat $(DIST_BG_LOG); \

@@ -9,16 +9,22 @@
 //!
 //! `make bench` builds everything in release and runs it; see ../mk/bench.mk.
 
+mod big_store;
+mod big_store_report;
 mod floor;
 mod items;
 mod jobs;
 mod machine;
 mod measure;
+mod nodes;
+mod nodes_report;
 mod real_cli;
 mod real_cli_report;
 mod spawn_latency;
 mod spawn_report;
 mod report;
+mod running;
+mod running_report;
 mod suite;
 mod vfork;
 
@@ -85,6 +91,12 @@ pub enum Task {
         warmup: usize,
         pause_ms: u64,
     },
+    /// Item 8 (issue 20 item 3): many running jobs with subscribers.
+    Running { params: serde_json::Value },
+    /// Item 9 (issue 20 item 4): a store that has kept a million jobs.
+    BigStore { params: serde_json::Value },
+    /// Item 10 (issue 20 item 5): several manager processes on one PostgreSQL.
+    Nodes { params: serde_json::Value },
 }
 
 /// What a batch of trivial jobs took (also what the Python and Node scripts print).
@@ -219,6 +231,9 @@ fn child(fake: &Path, task: Task) -> serde_json::Value {
             let pause = std::time::Duration::from_millis(pause_ms);
             serde_json::to_value(rt.block_on(spawn_latency::run(fake, &way, jobs, warmup, pause))).unwrap()
         }
+        Task::Running { params } => running::child(fake, params),
+        Task::BigStore { params } => big_store::child(fake, params),
+        Task::Nodes { params } => nodes::child(fake, params),
         Task::RealCli { bin, runs } => {
             let rt = runtime();
             let dir = TempDir::new("real-cli");

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-use crate::{items, real_cli_report, spawn_report};
+use crate::{big_store_report, items, nodes_report, real_cli_report, running_report, spawn_report};
 use crate::jobs::Store;
 use crate::report::{one_line, Report};
 use crate::{BatchResult, Driver, Task};
@@ -228,7 +228,7 @@ pub(crate) fn child(opts: &Opts, task: &Task) -> Result<Value, String> {
     child_on(cli, task)
 }
 
-fn child_on(cli: &Path, task: &Task) -> Result<Value, String> {
+pub(crate) fn child_on(cli: &Path, task: &Task) -> Result<Value, String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     run_json(
         Command::new(exe)
@@ -544,6 +544,15 @@ pub fn run(args: &[String]) {
     }
     if opts.wants(7) {
         spawn_report::item7(&mut rep, &opts, &plan);
+    }
+    if opts.wants(8) {
+        running_report::item8(&mut rep, &opts, &plan);
+    }
+    if opts.wants(9) {
+        big_store_report::item9(&mut rep, &opts, &plan);
+    }
+    if opts.wants(10) {
+        nodes_report::item10(&mut rep, &opts, &plan);
     }
 
     let took = started.elapsed().as_secs_f64();

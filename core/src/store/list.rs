@@ -70,6 +70,45 @@ impl ListQuery {
         self.label.as_deref().and_then(|l| l.split_once('='))
     }
 
+    /// The `WHERE` clause of a page query and its values in order, naming
+    /// only the filters given and the cursor: a generic `(?1 IS NULL OR
+    /// state = ?1)` keeps both databases from using the `(state, id)`
+    /// index (a page of a rare state then scanned the table). `ph(n)`
+    /// writes the n-th placeholder (from 1), `label(k, v)` the label test
+    /// on two placeholders. The page size is the next placeholder.
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    pub(crate) fn sql_filter(
+        &self,
+        ph: impl Fn(usize) -> String,
+        label: impl Fn(&str, &str) -> String,
+    ) -> (String, Vec<String>) {
+        let mut conds = Vec::new();
+        let mut vals: Vec<String> = Vec::new();
+        let mut eq = |col: &str, v: &str, conds: &mut Vec<String>| {
+            vals.push(v.to_string());
+            conds.push(format!("{col} = {}", ph(vals.len())));
+        };
+        if let Some(s) = self.state {
+            eq("state", s.as_str(), &mut conds);
+        }
+        if let Some(t) = &self.template {
+            eq("template", t, &mut conds);
+        }
+        if let Some(t) = &self.tenant {
+            eq("tenant", t, &mut conds);
+        }
+        if let Some((k, v)) = self.label_pair() {
+            vals.extend([k.to_string(), v.to_string()]);
+            conds.push(label(&ph(vals.len() - 1), &ph(vals.len())));
+        }
+        if let Some(c) = &self.cursor {
+            vals.push(c.clone());
+            conds.push(format!("id < {}", ph(vals.len())));
+        }
+        let clause = if conds.is_empty() { "1 = 1".to_string() } else { conds.join(" AND ") };
+        (clause, vals)
+    }
+
     /// True when `info` passes the filters (the cursor aside).
     pub fn matches(&self, info: &JobInfo) -> bool {
         self.state.is_none_or(|s| info.state == s)
@@ -102,3 +141,25 @@ impl JobPage {
 
 /// Jobs by state.
 pub type StateCounts = BTreeMap<JobState, u64>;
+
+#[cfg(all(test, any(feature = "sqlite", feature = "postgres")))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sql_filter_names_only_the_filters_given_in_placeholder_order() {
+        let label = |k: &str, v: &str| format!("L({k},{v})");
+        let (w, vals) = ListQuery::default().sql_filter(|n| format!("${n}"), label);
+        assert_eq!((w.as_str(), vals.len()), ("1 = 1", 0));
+        let q = ListQuery {
+            state: Some(JobState::Failed),
+            tenant: Some("acme".into()),
+            label: Some("team=a".into()),
+            cursor: Some("0190-ab".into()),
+            ..Default::default()
+        };
+        let (w, vals) = q.sql_filter(|n| format!("?{n}"), label);
+        assert_eq!(w, "state = ?1 AND tenant = ?2 AND L(?3,?4) AND id < ?5");
+        assert_eq!(vals, ["failed", "acme", "team", "a", "0190-ab"]);
+    }
+}

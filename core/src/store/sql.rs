@@ -38,6 +38,11 @@ pub(crate) const SQLITE_MIGRATIONS: &[Migration] = &[
         name: "artifacts",
         sql: include_str!("migrations/sqlite/0005_artifacts.sql"),
     },
+    Migration {
+        version: 6,
+        name: "list_index",
+        sql: include_str!("migrations/sqlite/0006_list_index.sql"),
+    },
 ];
 
 #[cfg(feature = "postgres")]
@@ -66,6 +71,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[Migration] = &[
         version: 5,
         name: "artifacts",
         sql: include_str!("migrations/postgres/0005_artifacts.sql"),
+    },
+    Migration {
+        version: 6,
+        name: "list_index",
+        sql: include_str!("migrations/postgres/0006_list_index.sql"),
     },
 ];
 
@@ -115,11 +125,32 @@ pub(crate) use raw_row;
 
 impl RawRow {
     /// Decodes the JSON; the columns win over the copies inside `info`.
-    pub(crate) fn decode(self) -> Result<JobRow> {
+    pub(crate) fn decode(mut self) -> Result<JobRow> {
+        let spec = serde_json::from_str(&self.spec)
+            .map_err(|e| Error::Store(format!("job {}: corrupt spec in the store: {e}", self.id)))?;
+        self.spec = String::new();
+        let lease = self.run_lease as u64;
+        let locked_by = self.locked_by.take();
+        let (lease_expires_at, deadline_at) = (self.lease_expires_at, self.deadline_at);
+        let (cancel_requested_at, max_attempts) = (self.cancel_requested_at, self.max_attempts);
+        let info = self.decode_info()?;
+        Ok(JobRow {
+            record: JobRecord { info, spec },
+            lease,
+            locked_by,
+            lease_expires_at: lease_expires_at.map(|t| t as u64),
+            deadline_at: deadline_at.map(|t| t as u64),
+            cancel_requested_at: cancel_requested_at.map(|t| t as u64),
+            max_attempts: max_attempts.max(1) as u32,
+        })
+    }
+
+    /// The job's info alone (a `list` page reads no spec: `spec` may be
+    /// empty); the columns win over the copies inside `info`.
+    pub(crate) fn decode_info(self) -> Result<crate::state::JobInfo> {
         let corrupt = |what: &str, e: &dyn std::fmt::Display| {
             Error::Store(format!("job {}: corrupt {what} in the store: {e}", self.id))
         };
-        let spec = serde_json::from_str(&self.spec).map_err(|e| corrupt("spec", &e))?;
         let mut info: crate::state::JobInfo =
             serde_json::from_str(&self.info).map_err(|e| corrupt("info", &e))?;
         info.state = self
@@ -133,15 +164,7 @@ impl RawRow {
         } else {
             info.finished_at = None;
         }
-        Ok(JobRow {
-            record: JobRecord { info, spec },
-            lease: self.run_lease as u64,
-            locked_by: self.locked_by,
-            lease_expires_at: self.lease_expires_at.map(|t| t as u64),
-            deadline_at: self.deadline_at.map(|t| t as u64),
-            cancel_requested_at: self.cancel_requested_at.map(|t| t as u64),
-            max_attempts: self.max_attempts.max(1) as u32,
-        })
+        Ok(info)
     }
 }
 

@@ -12,6 +12,12 @@ use crate::store::{JobPage, JobRecord, JobRow, ListQuery, StateCounts};
 
 type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
 
+/// The columns of a `list` page: no spec (a page holds infos; not reading
+/// and decoding 101 specs, with the state index, took a page of 20 000
+/// jobs from 1.4-2.4 to 0.8 ms in SQLite, 4.5 to 2.5 ms in PostgreSQL).
+const PAGE_COLS: &str = "id, state, attempt::bigint AS attempt, max_attempts::bigint AS max_attempts, run_lease, locked_by, \
+     started_at, finished_at, lease_expires_at, deadline_at, cancel_requested_at, ''::text AS spec, info::text AS info";
+
 impl PgStore {
     async fn select_rows(&self, sql: &str, bind: impl FnOnce(PgQuery<'_>) -> PgQuery<'_>) -> Result<Vec<JobRow>> {
         let rows = bind(sqlx::query(sql)).fetch_all(&self.pool).await.map_err(db_err)?;
@@ -44,27 +50,15 @@ impl PgStore {
     pub(super) async fn read_page(&self, q: &ListQuery) -> Result<JobPage> {
         q.validate()?;
         let size = q.page_size();
-        let (key, value) = q.label_pair().unzip();
-        let rows = self
-            .select_rows(
-                &format!(
-                    "SELECT {COLS} FROM cj_jobs WHERE ($1::text IS NULL OR state = $1) \
-                     AND ($2::text IS NULL OR template = $2) \
-                     AND ($3::text IS NULL OR info->'labels'->>$3 = $4) \
-                     AND ($5::text IS NULL OR id < $5) AND ($7::text IS NULL OR tenant = $7) ORDER BY id DESC LIMIT $6"
-                ),
-                |b| {
-                    b.bind(q.state.map(JobState::as_str))
-                        .bind(q.template.clone())
-                        .bind(key.map(str::to_string))
-                        .bind(value.map(str::to_string))
-                        .bind(q.cursor.clone())
-                        .bind(size as i64 + 1)
-                        .bind(q.tenant.clone())
-                },
-            )
-            .await?;
-        Ok(JobPage::from_rows(rows.into_iter().map(|r| r.record.info).collect(), size))
+        let (filter, vals) = q.sql_filter(
+            |n| format!("${n}"),
+            |k, v| format!("info->'labels'->>{k} = {v}"),
+        );
+        let sql = format!("SELECT {PAGE_COLS} FROM cj_jobs WHERE {filter} ORDER BY id DESC LIMIT ${}", vals.len() + 1);
+        let query = vals.into_iter().fold(sqlx::query(&sql), |b, v| b.bind(v)).bind(size as i64 + 1);
+        let rows = query.fetch_all(&self.pool).await.map_err(db_err)?;
+        let infos = rows.iter().map(|r| raw_row!(r)?.decode_info()).collect::<Result<Vec<_>>>()?;
+        Ok(JobPage::from_rows(infos, size))
     }
 
     pub(super) async fn read_counts(&self) -> Result<StateCounts> {

@@ -12,6 +12,12 @@ use crate::store::{fork_gate, JobPage, JobRecord, JobRow, ListQuery, StateCounts
 
 type SqliteQuery<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
 
+/// The columns of a `list` page: no spec (a page holds infos; not reading
+/// and decoding 101 specs, with the state index, took a page of 20 000
+/// jobs from 1.4-2.4 to 0.8 ms in SQLite, 4.5 to 2.5 ms in PostgreSQL).
+const PAGE_COLS: &str = "id, state, attempt, max_attempts, run_lease, locked_by, started_at, finished_at, \
+     lease_expires_at, deadline_at, cancel_requested_at, '' AS spec, info";
+
 impl SqliteStore {
     async fn select_rows(
         &self,
@@ -53,28 +59,15 @@ impl SqliteStore {
         q.validate()?;
         let _gate = fork_gate::enter().await;
         let size = q.page_size();
-        let (key, value) = q.label_pair().unzip();
-        let rows = self
-            .select_rows(
-                &format!(
-                    "SELECT {COLS} FROM cj_jobs WHERE (?1 IS NULL OR state = ?1) \
-                     AND (?2 IS NULL OR template = ?2) \
-                     AND (?3 IS NULL OR EXISTS (SELECT 1 FROM json_each(info, '$.labels') l \
-                          WHERE l.key = ?3 AND l.value = ?4)) \
-                     AND (?5 IS NULL OR id < ?5) AND (?7 IS NULL OR tenant = ?7) ORDER BY id DESC LIMIT ?6"
-                ),
-                |b| {
-                    b.bind(q.state.map(JobState::as_str))
-                        .bind(q.template.clone())
-                        .bind(key.map(str::to_string))
-                        .bind(value.map(str::to_string))
-                        .bind(q.cursor.clone())
-                        .bind(size as i64 + 1)
-                        .bind(q.tenant.clone())
-                },
-            )
-            .await?;
-        Ok(JobPage::from_rows(rows.into_iter().map(|r| r.record.info).collect(), size))
+        let (filter, vals) = q.sql_filter(
+            |n| format!("?{n}"),
+            |k, v| format!("EXISTS (SELECT 1 FROM json_each(info, '$.labels') l WHERE l.key = {k} AND l.value = {v})"),
+        );
+        let sql = format!("SELECT {PAGE_COLS} FROM cj_jobs WHERE {filter} ORDER BY id DESC LIMIT ?{}", vals.len() + 1);
+        let query = vals.into_iter().fold(sqlx::query(&sql), |b, v| b.bind(v)).bind(size as i64 + 1);
+        let rows = query.fetch_all(&self.reader).await.map_err(db_err)?;
+        let infos = rows.iter().map(|r| raw_row!(r)?.decode_info()).collect::<Result<Vec<_>>>()?;
+        Ok(JobPage::from_rows(infos, size))
     }
 
     pub(super) async fn read_counts(&self) -> Result<StateCounts> {

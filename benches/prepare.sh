@@ -54,6 +54,11 @@ prepare_python() {
         fi
         touch "$stamp"
     fi
+    # Item 8's SSE clients follow a job through the FastAPI example service.
+    if ! "$venv/bin/python" -c 'import fastapi, uvicorn' >/dev/null 2>&1; then
+        "$venv/bin/python" -m pip --disable-pip-version-check install -q -r examples/fastapi/requirements.txt \
+            >>"$logf" 2>&1 || log "python: the FastAPI example's requirements did not install (item 8's SSE row: n/a)"
+    fi
     if ! "$venv/bin/python" -c 'import claude_jobs; claude_jobs.JobManager' >"$logf.import" 2>&1; then
         na python "import claude_jobs failed: $(tail -n 1 "$logf.import" | cut -c1-200)"; return
     fi

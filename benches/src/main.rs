@@ -11,6 +11,7 @@
 
 mod big_store;
 mod big_store_report;
+mod big_store_seed;
 mod floor;
 mod items;
 mod jobs;
@@ -18,6 +19,8 @@ mod machine;
 mod measure;
 mod nodes;
 mod nodes_report;
+mod nodes_pg;
+mod timed_store;
 mod real_cli;
 mod real_cli_report;
 mod spawn_latency;

@@ -11,6 +11,7 @@ mod out;
 mod scenarios;
 mod session;
 mod sys;
+mod ticker;
 
 use std::io::Read;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};

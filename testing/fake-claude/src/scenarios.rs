@@ -36,6 +36,7 @@ const SCENARIOS: &[(&str, Scenario)] = &[
     ("hostile", crate::hostile::hostile),
     ("oom-child", crate::hostile::oom_child),
     ("leak-escaped", crate::hostile::leak_escaped),
+    ("ticker", crate::ticker::ticker),
 ];
 
 pub fn lookup(name: &str) -> Option<Scenario> {

@@ -12,12 +12,17 @@
 BENCH_OUT ?= $(ROOT)/target/bench
 BENCH_FLAGS ?=
 
-.PHONY: bench bench-prepare
+.PHONY: bench bench-quick bench-prepare
 
 bench:
 	$(CARGO) build --release -p claude-jobs-benches -p fake-claude
 	@CARGO="$(CARGO)" bash $(ROOT)/benches/prepare.sh $(BENCH_OUT)
 	$(ROOT)/target/release/claude-jobs-bench run --prepared $(BENCH_OUT) $(BENCH_FLAGS)
+
+# Every item at small sizes, RESULTS.md untouched: checks that they all run
+# (a few minutes; not part of `make test`).
+bench-quick:
+	@$(MAKE) --no-print-directory bench BENCH_FLAGS="--quick --no-write"
 
 # Only the bindings and the real CLI (items 5 and 6).
 bench-prepare:

@@ -81,7 +81,8 @@ pub(crate) fn item9(rep: &mut Report, opts: &Opts, _plan: &Plan) {
          then a job submitted and claimed. Claim latency: a job's `started_at` (the store's claim time) − its `created_at` \
          (the submit), one trivial job every 20 ms, max_concurrent 4, isolation off; the reference without pruning, \
          then while one retention pass (jobs_days 30, batches of 500) deletes every copy. One round: seeding a million \
-         jobs takes minutes.\n",
+         jobs takes minutes. The SQLite file lies in the data dir on `BENCH_TMP` (tmpfs by default); \
+         PostgreSQL is scripts/postgres.sh's server (`fsync=off`).\n",
     );
     rep.details.push(details);
 }

@@ -10,6 +10,7 @@
 //! `make bench` builds everything in release and runs it; see ../mk/bench.mk.
 
 mod big_store;
+mod bindings_report;
 mod big_store_report;
 mod big_store_seed;
 mod floor;
@@ -29,6 +30,7 @@ mod report;
 mod running;
 mod running_report;
 mod suite;
+mod trivial_cfgs;
 mod vfork;
 
 use std::path::{Path, PathBuf};

@@ -1,12 +1,13 @@
 //! Item 9: growing a store of a few hundred real jobs to a million, in SQL.
 //!
 //! Every added job is a copy of a real succeeded job (its spec, its info, its
-//! events) under a new UUIDv7-shaped id whose time part is `base_ms + g`
-//! (one job per millisecond, older than the real ones, so `list` pages
-//! through them in id order as it would through real history). One job in
-//! ten is `failed` and one in a hundred `cancelled` (info and column agree),
-//! so a state filter has a common and a rare case. All are finished
-//! `base_ms + g + 500`, far older than 30 days: retention may prune them.
+//! events) under a new UUIDv7-shaped id whose time part is `ages.ts(g)`
+//! (copy `g` made `step_ms` after copy `g - 1`, all older than the real ones,
+//! so `list` pages through them in id order as it would through real
+//! history). One job in ten is `failed` and one in a hundred `cancelled`
+//! (info and column agree), so a state filter has a common and a rare case.
+//! Each is finished 500 ms after it was made; with the ages the bench picks
+//! (75 to 35 days ago) retention passes can prune them band by band.
 
 use std::time::Instant;
 
@@ -17,9 +18,22 @@ const CHUNK: u64 = 100_000;
 const STATE_OF_G: &str =
     "CASE WHEN g % 100 = 7 THEN 'cancelled' WHEN g % 10 = 3 THEN 'failed' ELSE 'succeeded' END";
 
-/// The id of copy `g` made at `ts` ms, as the SQL builds it (tests the format).
-pub(crate) fn id_of(g: u64, base_ms: u64) -> String {
-    let ts = base_ms + g;
+/// When the copies were made: copy `g` at `base_ms + g * step_ms`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ages {
+    pub(crate) base_ms: u64,
+    pub(crate) step_ms: u64,
+}
+
+impl Ages {
+    pub(crate) fn ts(&self, g: u64) -> u64 {
+        self.base_ms + g * self.step_ms
+    }
+}
+
+/// The id of copy `g`, as the SQL builds it (tests the format).
+pub(crate) fn id_of(g: u64, ages: Ages) -> String {
+    let ts = ages.ts(g);
     format!("{:08x}-{:04x}-7000-8000-{:012x}", ts >> 16, ts & 0xffff, g)
 }
 
@@ -37,7 +51,7 @@ fn err(what: &str, e: sqlx::Error) -> String {
 }
 
 /// Adds `n` copies to the SQLite file at `path`.
-pub(crate) async fn sqlite(path: &std::path::Path, n: u64, base_ms: u64) -> Result<Seeded, String> {
+pub(crate) async fn sqlite(path: &std::path::Path, n: u64, ages: Ages) -> Result<Seeded, String> {
     use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
     use sqlx::{ConnectOptions, Connection};
     let t0 = Instant::now();
@@ -59,8 +73,8 @@ pub(crate) async fn sqlite(path: &std::path::Path, n: u64, base_ms: u64) -> Resu
     }
     let amp = format!(
         "CREATE TEMP TABLE amp AS WITH RECURSIVE n(g) AS (SELECT ?1 UNION ALL SELECT g + 1 FROM n WHERE g + 1 < ?2) \
-         SELECT g, printf('%08x-%04x-7000-8000-%012x', (?3 + g) >> 16, (?3 + g) & 65535, g) AS nid, \
-         (SELECT sid FROM src WHERE r = g % ?4) AS sid, {STATE_OF_G} AS st, ?3 + g AS ts FROM n"
+         SELECT g, printf('%08x-%04x-7000-8000-%012x', (?3 + g * ?5) >> 16, (?3 + g * ?5) & 65535, g) AS nid, \
+         (SELECT sid FROM src WHERE r = g % ?4) AS sid, {STATE_OF_G} AS st, ?3 + g * ?5 AS ts FROM n"
     );
     let mut added = 0u64;
     while added < n {
@@ -69,8 +83,9 @@ pub(crate) async fn sqlite(path: &std::path::Path, n: u64, base_ms: u64) -> Resu
         sqlx::query(&amp)
             .bind(added as i64)
             .bind(end as i64)
-            .bind(base_ms as i64)
+            .bind(ages.base_ms as i64)
             .bind(srcs)
+            .bind(ages.step_ms as i64)
             .execute(&mut *tx)
             .await
             .map_err(|e| err("ids", e))?;
@@ -106,7 +121,7 @@ pub(crate) async fn sqlite(path: &std::path::Path, n: u64, base_ms: u64) -> Resu
 
 /// Adds `n` copies to the PostgreSQL database at `url`, then `VACUUM ANALYZE`
 /// (what autovacuum does after a bulk load, done at once).
-pub(crate) async fn postgres(url: &str, n: u64, base_ms: u64) -> Result<Seeded, String> {
+pub(crate) async fn postgres(url: &str, n: u64, ages: Ages) -> Result<Seeded, String> {
     use sqlx::{Connection, PgConnection};
     let t0 = Instant::now();
     let mut c = PgConnection::connect(url).await.map_err(|e| err("connect", e))?;
@@ -124,7 +139,7 @@ pub(crate) async fn postgres(url: &str, n: u64, base_ms: u64) -> Result<Seeded, 
     let amp = format!(
         "CREATE TEMP TABLE amp AS SELECT g, lpad(to_hex(ts >> 16), 8, '0') || '-' || lpad(to_hex(ts & 65535), 4, '0') \
          || '-7000-8000-' || lpad(to_hex(g), 12, '0') AS nid, s.sid, {STATE_OF_G} AS st, ts \
-         FROM (SELECT g, $3::bigint + g AS ts FROM generate_series($1::bigint, $2::bigint - 1) g) x \
+         FROM (SELECT g, $3::bigint + g * $5::bigint AS ts FROM generate_series($1::bigint, $2::bigint - 1) g) x \
          JOIN src s ON s.r = x.g % $4::bigint"
     );
     let mut added = 0u64;
@@ -134,8 +149,9 @@ pub(crate) async fn postgres(url: &str, n: u64, base_ms: u64) -> Result<Seeded, 
         sqlx::query(&amp)
             .bind(added as i64)
             .bind(end as i64)
-            .bind(base_ms as i64)
+            .bind(ages.base_ms as i64)
             .bind(srcs)
+            .bind(ages.step_ms as i64)
             .execute(&mut *tx)
             .await
             .map_err(|e| err("ids", e))?;
@@ -197,9 +213,9 @@ pub(crate) async fn count_old(store: &str, path: &std::path::Path, before_ms: u6
 mod tests {
     #[test]
     fn ids_sort_by_copy_number_and_look_like_uuids() {
-        let base = 1_780_000_000_000u64;
-        let a = super::id_of(5, base);
-        let b = super::id_of(70_000, base);
+        let ages = super::Ages { base_ms: 1_780_000_000_000, step_ms: 3456 };
+        let a = super::id_of(5, ages);
+        let b = super::id_of(70_000, ages);
         assert!(a < b, "{a} {b}");
         assert_eq!(a.len(), 36);
         assert!(uuid_like(&a), "{a}");

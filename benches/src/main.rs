@@ -26,6 +26,7 @@ mod real_cli;
 mod real_cli_report;
 mod spawn_latency;
 mod spawn_report;
+mod spread;
 mod report;
 mod running;
 mod running_report;

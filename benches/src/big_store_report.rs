@@ -75,21 +75,23 @@ pub(crate) fn item9(rep: &mut Report, opts: &Opts, plan: &Plan) {
     if !pg_was_up {
         let _ = postgres_sh(&["stop"]);
     }
-    details.push_str(
+    let rounds = params(opts, plan, "")["rounds"].as_u64().unwrap_or(1);
+    details.push_str(&format!(
         "Seeding: 200 real trivial jobs (tiny CLI, through a manager) copied in SQL to the size above (big_store_seed.rs): \
          one in ten `failed`, one in a hundred `cancelled`, made evenly from 75 to 35 days ago, each with its source's events. \
          PostgreSQL gets `VACUUM ANALYZE` after the load (what autovacuum does after a bulk load). \
-         Five rounds on the full store, each with a new manager: start-up (`JobManager::builder()…build()`, then a job \
+         {rounds} rounds on the full store, each with a new manager: start-up (`JobManager::builder()…build()`, then a job \
          submitted and claimed); pages of 100 jobs through `JobManager::list`, per filter 100 pages from the newest on \
          following the cursor, then 100 from random places (a cursor at a random job, other places each round); the \
          reference claim latency for 10 s without pruning. Claim latency: a job's `started_at` (the store's claim time) − \
-         its `created_at` (the submit), one trivial job every 20 ms, max_concurrent 4, isolation off. Then five retention \
-         passes (batches of 500), each on a new manager whose `jobs_days` reaches one more eight-day band of the copies \
-         (67, 59, 51, 43, then 31 days: a fifth of the million each), with the same claims while the pass runs. \
+         its `created_at` (the submit), one trivial job every 20 ms, max_concurrent 4, isolation off. Then {rounds} retention \
+         passes (batches of 500), each on a new manager whose `jobs_days` reaches one more equal age band of the copies \
+         (the `jobs_days` of each pass in the tables above; the last 31 days, below the newest copy), with the same \
+         claims while the pass runs. \
          The rows give the median of the rounds (or passes) with min and max; seeding a million jobs once takes minutes. \
          The SQLite file lies in the data dir on `BENCH_TMP` (tmpfs by default); \
          PostgreSQL is scripts/postgres.sh's server (`fsync=off`).\n",
-    );
+    ));
     rep.details.push(details);
 }
 
@@ -188,7 +190,7 @@ fn rows(rep: &mut Report, v: &Value, bench: &dyn Fn(&str) -> String) {
 fn detail(label: &str, v: &Value) -> String {
     let mut s = format!(
         "{label}: {} jobs added in {:.0} s ({} event rows in all, the database {:.0} MB).\n\n\
-         | round | start-up ms (build + submit to claim) | list p99 ms: all / succeeded / failed / cancelled | list max ms (worst filter) | reference claims | claim p50 / p99 / max ms |\n\
+         | round | start-up ms (build + submit to claim) | list p99 ms: all / succeeded / failed / cancelled | list max ms (any filter) | reference claims | claim p50 / p99 / max ms |\n\
          |---|---|---|---|---|---|\n",
         v["seeded"]["added"],
         f(v, &["seeded", "seconds"]),

@@ -126,9 +126,11 @@ pub(crate) use raw_row;
 impl RawRow {
     /// Decodes the JSON; the columns win over the copies inside `info`.
     pub(crate) fn decode(mut self) -> Result<JobRow> {
-        let spec = serde_json::from_str(&self.spec)
+        // The spec's text goes before the info is decoded.
+        let text = std::mem::take(&mut self.spec);
+        let spec = serde_json::from_str(&text)
             .map_err(|e| Error::Store(format!("job {}: corrupt spec in the store: {e}", self.id)))?;
-        self.spec = String::new();
+        drop(text);
         let lease = self.run_lease as u64;
         let locked_by = self.locked_by.take();
         let (lease_expires_at, deadline_at) = (self.lease_expires_at, self.deadline_at);

@@ -129,7 +129,7 @@ async fn run(fake: &Path, dir: &Path, p: &Params, out: &mut Out) -> Result<(), S
     }
     m.shutdown(Duration::from_secs(5)).await;
     let ages = Ages {
-        base_ms: claude_jobs_now_ms() - OLDEST_DAYS * DAY_MS,
+        base_ms: now_ms() - OLDEST_DAYS * DAY_MS,
         step_ms: (OLDEST_DAYS - NEWEST_DAYS) * DAY_MS / p.jobs.max(1),
     };
     out.seeded = if p.store == "sqlite" {
@@ -198,11 +198,9 @@ async fn round(fake: &Path, dir: &Path, p: &Params, ages: Ages, r: usize) -> Res
     Ok(out)
 }
 
-fn claude_jobs_now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+/// Wall-clock now, whole ms (the store's timestamps).
+fn now_ms() -> u64 {
+    crate::measure::unix_ms() as u64
 }
 
 fn ms(d: Duration) -> f64 {
@@ -211,7 +209,7 @@ fn ms(d: Duration) -> f64 {
 
 /// The copies left (finished more than `NEWEST_DAYS` days ago).
 async fn total(p: &Params, dir: &Path) -> Result<u64, String> {
-    let cutoff = claude_jobs_now_ms() - NEWEST_DAYS * DAY_MS;
+    let cutoff = now_ms() - NEWEST_DAYS * DAY_MS;
     big_store_seed::count_old(&p.store, &dir.join("claude-jobs.db"), cutoff).await
 }
 

@@ -116,3 +116,17 @@ impl Drop for Ballast {
         }
     }
 }
+
+/// Wall-clock time since the Unix epoch, ns (CLOCK_REALTIME: comparable
+/// across processes, as the fake CLI's tick stamps are).
+pub fn unix_ns() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
+}
+
+/// [`unix_ns`] in ms.
+pub fn unix_ms() -> f64 {
+    unix_ns() as f64 / 1e6
+}

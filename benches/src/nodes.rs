@@ -14,7 +14,7 @@
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use claude_jobs::store::PgStore;
 use claude_jobs::{IsolationMode, JobManager, JobState};
@@ -44,13 +44,6 @@ struct Params {
 
 fn default_max_s() -> f64 {
     300.0
-}
-
-pub(crate) fn unix_ms() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64() * 1000.0)
-        .unwrap_or(0.0)
 }
 
 /// Runs the measurement described by `params` and returns its figures as JSON
@@ -153,21 +146,21 @@ async fn until_done(store: &TimedStore, max_s: f64) -> Result<(), String> {
 }
 
 async fn node(fake: &Path, p: &Params) -> Result<Value, String> {
-    let (epoch, epoch_ms) = (Instant::now(), unix_ms());
+    let (epoch, epoch_ms) = (Instant::now(), measure::unix_ms());
     let store = connect(&p.url, true, epoch).await?;
     let dir = TempDir::new(&format!("nodes-{}", p.node_id));
-    let wait = p.start_at_ms as f64 - unix_ms();
+    let wait = p.start_at_ms as f64 - measure::unix_ms();
     if wait > 0.0 {
         tokio::time::sleep(Duration::from_secs_f64(wait / 1000.0)).await;
     }
-    let late_ms = unix_ms() - p.start_at_ms as f64;
+    let late_ms = measure::unix_ms() - p.start_at_ms as f64;
     let (c0, k0) = (measure::self_cpu(), measure::children_cpu());
     let m = builder(fake, &dir.0, p.conc, store.clone())
         .node_id(p.node_id.clone())
         .build()
         .await
         .map_err(|e| e.to_string())?;
-    let built_ms = unix_ms() - p.start_at_ms as f64;
+    let built_ms = measure::unix_ms() - p.start_at_ms as f64;
     let done = until_done(&store, p.max_s).await;
     let cpu = measure::self_cpu().since(&c0).total().as_secs_f64();
     let kids = measure::children_cpu().since(&k0).total().as_secs_f64();

@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use serde_json::{json, Value};
 
-use crate::nodes::unix_ms;
+use crate::measure::unix_ms;
 use crate::nodes_pg::{machine_busy_s, Pg};
 use crate::report::{Met, Report};
 use crate::spread::Spread;

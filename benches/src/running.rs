@@ -12,7 +12,7 @@
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use claude_jobs::{EventRecord, IsolationMode, JobEvent, JobSpec, JobState};
 use serde::{Deserialize, Serialize};
@@ -113,13 +113,6 @@ fn raise_nofile() {
     }
 }
 
-pub fn unix_ns() -> u128 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0)
-}
-
 /// The write time in a `tick N t=<ns>` text.
 pub fn tick_time(text: &str) -> Option<u128> {
     text.strip_prefix("tick ")?.split_once(" t=")?.1.parse().ok()
@@ -147,7 +140,7 @@ async fn follow(mut events: claude_jobs::EventStream, sh: Arc<Shared>) -> Seen {
         last_seq = seq;
         let JobEvent::AssistantText { text } = event else { continue };
         let Some(t) = tick_time(&text) else { continue };
-        let ms = (unix_ns().saturating_sub(t)) as f64 / 1e6;
+        let ms = (measure::unix_ns().saturating_sub(t)) as f64 / 1e6;
         seen.all_ms.push(ms as f32);
         sh.held.fetch_add(1, Ordering::Relaxed);
         sh.held_text_bytes.fetch_add(text.len() as u64, Ordering::Relaxed);

@@ -15,7 +15,7 @@ use crate::jobs::TempDir;
 use crate::report::{Met, Report};
 use crate::running::Params;
 use crate::spread::Spread;
-use crate::suite::{child, median, progress, run_json, Opts, Plan};
+use crate::suite::{child, median, progress, python_script, run_json, Opts, Plan};
 use crate::Task;
 
 const CPU_GOAL: f64 = 0.5;
@@ -80,13 +80,8 @@ fn fig(v: &Value) -> Fig {
 }
 
 fn asyncio(opts: &Opts, p: &Params) -> Result<Value, String> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("asyncio_stream.py");
-    let python = std::env::var("BENCH_PYTHON3").unwrap_or_else(|_| "python3".into());
     run_json(
-        Command::new(python)
-            .arg(script)
-            .arg("--claude-bin")
-            .arg(&opts.fake)
+        python_script("asyncio_stream.py", &opts.fake)
             .args(["--jobs", &p.jobs.to_string()])
             .args(["--seconds", &p.seconds.to_string()])
             .args(["--interval-ms", &p.interval_ms.to_string()]),

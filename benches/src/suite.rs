@@ -197,6 +197,15 @@ fn last_json(stdout: &[u8]) -> Option<Value> {
     })
 }
 
+/// `python3 benches/<script> --claude-bin <cli> …` (`BENCH_PYTHON3` names
+/// another Python), ready for more arguments and [`run_json`].
+pub(crate) fn python_script(script: &str, cli: &std::path::Path) -> Command {
+    let python = std::env::var("BENCH_PYTHON3").unwrap_or_else(|_| "python3".into());
+    let mut cmd = Command::new(python);
+    cmd.arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(script)).arg("--claude-bin").arg(cli);
+    cmd
+}
+
 pub(crate) fn run_json(cmd: &mut Command) -> Result<Value, String> {
     let out = cmd
         .stdin(Stdio::null())

@@ -3,12 +3,11 @@
 //! runner.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::Value;
 
 use crate::jobs::Store;
-use crate::suite::{run_json, Opts, Plan, BALLAST_MB};
+use crate::suite::{python_script, run_json, Opts, Plan, BALLAST_MB};
 use crate::{Driver, Task};
 
 /// One trivial-job configuration of items 1 and 2.
@@ -157,13 +156,8 @@ pub(crate) fn trivial_configs(opts: &Opts, plan: &Plan) -> Vec<Cfg> {
 }
 
 pub(crate) fn asyncio(cli: &Path, plan: &Plan, conc: usize) -> Result<Value, String> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("asyncio_baseline.py");
-    let python = std::env::var("BENCH_PYTHON3").unwrap_or_else(|_| "python3".into());
     run_json(
-        Command::new(python)
-            .arg(script)
-            .arg("--claude-bin")
-            .arg(cli)
+        python_script("asyncio_baseline.py", cli)
             .args(["--jobs", &plan.jobs.to_string()])
             .args(["--warmup", &plan.warmup.to_string()])
             .args(["--concurrency", &conc.to_string()]),

@@ -217,10 +217,10 @@ pub(crate) fn item10(rep: &mut Report, opts: &Opts, _plan: &Plan) {
     }
 }
 
-/// A configuration over its rounds: (median jobs/s, the runs that worked).
-fn summary(runs: &[Result<RunOut, String>]) -> Option<(f64, Vec<&RunOut>)> {
+/// A configuration over its rounds: (jobs/s, the runs that worked).
+fn summary(runs: &[Result<RunOut, String>]) -> Option<(Spread, Vec<&RunOut>)> {
     let ok: Vec<&RunOut> = runs.iter().filter_map(|r| r.as_ref().ok()).collect();
-    (!ok.is_empty()).then(|| (median(ok.iter().map(|r| r.rate()).collect()), ok))
+    (!ok.is_empty()).then(|| (Spread::of(ok.iter().map(|r| r.rate())), ok))
 }
 
 fn rows(rep: &mut Report, bench: &dyn Fn(&str) -> String, (jobs, rounds): (usize, usize), submit_s: f64, runs: &Runs) {
@@ -236,14 +236,13 @@ fn rows(rep: &mut Report, bench: &dyn Fn(&str) -> String, (jobs, rounds): (usize
             continue;
         };
         let ours = |r: &RunOut| r.mgr_cpu_s + r.cli_cpu_s + r.pg_cpu_s.unwrap_or(0.0);
-        rates.insert(n, rate);
+        rates.insert(n, rate.med);
         others.insert(n, median(ok.iter().map(|r| (r.machine_s - ours(r)) / r.wall_s).collect()));
-        let (lo, hi) = ok.iter().map(|r| r.rate()).fold((f64::INFINITY, 0.0f64), |(a, b), x| (a.min(x), b.max(x)));
         let per_job = |g: &dyn Fn(&RunOut) -> f64| median(ok.iter().map(|r| g(r) * 1000.0 / r.jobs as f64).collect());
         let busy = |g: &dyn Fn(&RunOut) -> f64| median(ok.iter().map(|r| g(r) / r.wall_s).collect());
         rep.row(
             bench(&format!("{n} node(s), throughput")),
-            format!("{rate:.0} jobs/s (median of {} rounds; min {lo:.0}, max {hi:.0})", ok.len()),
+            format!("{:.0} jobs/s (median of {} rounds; {})", rate.med, rate.n, rate.range(0)),
             "report",
             Met::Info,
         );

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use crate::real_cli::{RealCliResult, Run, WAYS};
 use crate::report::{Met, Report};
+use crate::spread::Spread;
 use crate::suite::{child, median, progress, Opts, Plan};
 use crate::Task;
 
@@ -25,12 +26,6 @@ const SEGMENTS: [(&str, Segment); 5] = [
 
 fn ms(x: f64) -> String {
     format!("{:.1}", x * 1000.0)
-}
-
-fn min_max(v: &[f64]) -> (f64, f64) {
-    let min = v.iter().cloned().fold(f64::INFINITY, f64::min);
-    let max = v.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-    (min, max)
 }
 
 /// Way `w`'s run minus the direct run of the same round, segment by segment.
@@ -54,17 +49,17 @@ pub(crate) fn item6(rep: &mut Report, opts: &Opts, plan: &Plan) {
         Err(e) => return rep.na(bench(WAYS[0]), &e, "-"),
     };
     let walls = |w: usize| r.runs[w].iter().map(|x| x.wall).collect::<Vec<_>>();
-    let direct = median(walls(0));
-    let (dmin, dmax) = min_max(&walls(0));
+    let d = Spread::of(walls(0));
+    let direct = d.med;
     rep.row(
         bench("direct (prompt on stdin, same env)"),
-        format!("median {direct:.3} s (min {dmin:.3}, max {dmax:.3})"),
+        format!("median {direct:.3} s ({})", d.range(3)),
         "-",
         Met::Info,
     );
     for (w, way) in WAYS.iter().enumerate().skip(1) {
-        let diffs = added(&r, w, |x| x.wall);
-        let (add, (amin, amax)) = (median(diffs.clone()), min_max(&diffs));
+        let diffs = Spread::of(added(&r, w, |x| x.wall));
+        let (add, amin, amax) = (diffs.med, diffs.min, diffs.max);
         let pct = add / direct * 100.0;
         let by_segment: Vec<String> = SEGMENTS[1..]
             .iter()

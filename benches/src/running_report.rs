@@ -161,7 +161,11 @@ pub(crate) fn item8(rep: &mut Report, opts: &Opts, plan: &Plan) {
     let (mgr, py) = rounds(opts, &s);
     let m = summary(&mgr);
     let a = summary(&py);
-    job_rows(rep, &head, &m, &a);
+    // Round i ran mgr[i] and py[i]: their CPU ratio, rounds where both worked.
+    let by_round = Spread::of(mgr.iter().zip(&py).filter_map(|(m, a)| {
+        Some(fig(m.as_ref().ok()?).cpu_per_1k_ms / fig(a.as_ref().ok()?).cpu_per_1k_ms)
+    }));
+    job_rows(rep, &head, (&m, &a), by_round);
     let sse: Vec<_> = (0..s.rounds).map(|round| sse(opts, &s, round)).collect();
     sse_rows(rep, &s, &sse);
     rep.details.push(details(&s, &mgr, &py, &sse));
@@ -174,13 +178,11 @@ fn of(ok: &[Fig], g: fn(&Fig) -> f64) -> Spread {
     Spread::of(ok.iter().map(g))
 }
 
-fn job_rows(rep: &mut Report, head: &str, m: &Summary, a: &Summary) {
+fn job_rows(rep: &mut Report, head: &str, (m, a): (&Summary, &Summary), per_round: Spread) {
     let cpu_goal = format!("≤ {CPU_GOAL}× asyncio");
     match (m, a) {
         (Ok((m, mr)), Ok((a, ar))) => {
             let x = m.cpu_per_1k_ms / a.cpu_per_1k_ms;
-            // Rounds pair a manager run with the asyncio run beside it.
-            let per_round = Spread::of(mr.iter().zip(ar).map(|(m, a)| m.cpu_per_1k_ms / a.cpu_per_1k_ms));
             rep.row(
                 format!("{head}: manager CPU per 1000 events"),
                 format!(

@@ -56,7 +56,7 @@ async fn memory_budget_bounds_running_jobs(in_memory: bool) {
     let mut jobs = Vec::new();
     for _ in 0..6 {
         jobs.push(
-            m.submit(slow(400).memory("128M").build().unwrap())
+            m.submit(slow(1000).memory("128M").build().unwrap())
                 .await
                 .unwrap(),
         );
@@ -123,7 +123,7 @@ async fn cpu_budget_bounds_running_jobs() {
     let mut jobs = Vec::new();
     for _ in 0..5 {
         jobs.push(
-            m.submit(slow(400).cpus(0.5).build().unwrap())
+            m.submit(slow(1000).cpus(0.5).build().unwrap())
                 .await
                 .unwrap(),
         );
@@ -181,7 +181,7 @@ async fn uncapped_jobs_do_not_count() {
     .await;
     let mut jobs = Vec::new();
     for _ in 0..3 {
-        jobs.push(m.submit(slow(400).build().unwrap()).await.unwrap());
+        jobs.push(m.submit(slow(2000).build().unwrap()).await.unwrap());
     }
     assert_eq!(max_overlap(&jobs).await, 3);
 }

@@ -52,7 +52,10 @@ async fn priority_then_fifo() {
         .build()
         .await
         .unwrap();
-    let blocker = m.submit(slow(500).build().unwrap()).await.unwrap();
+    // The blocker holds the one slot until every job is queued (cancelled then,
+    // so a slow submit cannot let the queue start early).
+    let blocker = m.submit(slow(60_000).build().unwrap()).await.unwrap();
+    assert!(eventually(30, || blocker.info().pid.is_some()).await);
     let mut jobs = Vec::new();
     for (name, prio) in [("a", 0), ("b", 5), ("c", 0), ("d", 5), ("e", 1)] {
         let j = m
@@ -61,6 +64,7 @@ async fn priority_then_fifo() {
             .unwrap();
         jobs.push(j);
     }
+    assert!(blocker.cancel().await.unwrap());
     blocker.wait().await;
     let mut order = Vec::new();
     for j in &jobs {

@@ -166,8 +166,13 @@ async fn cancel_of_a_process_that_ignores_sigterm_kills_it() {
     let dir = data_dir();
     let m = manager(dir.path(), IsolationMode::Auto).await;
     let job = m.submit(spec("ignore-sigterm")).await.unwrap();
-    assert!(eventually(30, || job.info().pid.is_some()).await);
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    // The fake CLI ignores SIGTERM before it prints `init`: cancel after that.
+    let mut ev = job.events(0);
+    while let Some(r) = ev.next().await {
+        if matches!(r.event, JobEvent::Init { .. }) {
+            break;
+        }
+    }
     assert!(job.cancel().await.unwrap());
     let info = job.wait().await;
     assert_eq!(info.state, JobState::Cancelled);

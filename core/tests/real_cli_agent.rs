@@ -113,7 +113,9 @@ async fn a_job_killed_mid_run_resumes_on_its_second_attempt() {
     let Some(e) = env("a_job_killed_mid_run_resumes_on_its_second_attempt", Scenario::Text).await else {
         return;
     };
-    let spec = prompt("Run the long command.\nmock-scenario: bash\nmock-bash-command: echo 'mock: started' && sleep 4")
+    // Both attempts run the command: 10 s is long enough for attempt 1 to be
+    // killed while it runs (its transcript write may lag a few seconds).
+    let spec = prompt("Run the long command.\nmock-scenario: bash\nmock-bash-command: echo 'mock: started' && sleep 10")
         .allowed_tools(["Bash"])
         .max_attempts(2)
         .build()
@@ -165,7 +167,7 @@ async fn a_job_killed_mid_run_resumes_on_its_second_attempt() {
     let results = first.blocks("tool_result");
     assert!(results.iter().any(|b| b["tool_use_id"] == tool_id.as_str()), "with the CLI's 'interrupted' result");
     let prompts = first.prompts();
-    assert_eq!(prompts[0], "Run the long command.\nmock-scenario: bash\nmock-bash-command: echo 'mock: started' && sleep 4");
+    assert_eq!(prompts[0], "Run the long command.\nmock-scenario: bash\nmock-bash-command: echo 'mock: started' && sleep 10");
     assert!(prompts.last().unwrap().contains("cut off"), "the continuation: {prompts:?}");
 }
 

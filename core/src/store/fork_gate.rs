@@ -82,10 +82,13 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn pause_waits_for_running_operations_and_holds_new_ones() {
         let running = enter().await;
-        let paused = std::thread::spawn(|| {
-            let t = Instant::now();
-            (pause(Duration::from_secs(5)), t.elapsed())
-        });
+        let t = Instant::now();
+        let paused = std::thread::spawn(move || (pause(Duration::from_secs(5)), t.elapsed()));
+        // The thread may start late on a loaded machine: new operations wait
+        // only once the pause has begun.
+        while !PAUSED.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
         let (tx, mut rx) = tokio::sync::oneshot::channel();
         let waiting = tokio::spawn(async move {

@@ -60,8 +60,11 @@ async def test_event_loop_keeps_ticking_while_a_job_runs(manager: claude_jobs.Jo
     await t
     assert info.state == "succeeded" and n_events > 10
     gaps = [b - a for a, b in zip(ticks, ticks[1:])]
-    assert len(ticks) > 60, len(ticks)  # ~150 at 10 ms over 1.5 s
-    assert max(gaps) < 0.25, max(gaps)
+    # ~150 ticks at 10 ms over 1.5 s; a wait that blocked the loop would leave one
+    # gap as long as the job. Loose on purpose (as in the Node test): a loaded
+    # 2-core machine delays timers by a few hundred ms.
+    assert len(ticks) > 30, len(ticks)
+    assert max(gaps) < 1.0, max(gaps)
 
 
 def test_constructor_needs_no_event_loop_and_releases_the_gil(fake_bin: Path, data_dir: Path) -> None:

@@ -29,7 +29,12 @@ test('GET /metrics: Prometheus text counting a job run through the API', async (
   assert.equal(r.status, 201, JSON.stringify(r.body))
   assert.equal((await waitFinal(url, r.body.id)).state, 'succeeded')
 
-  const m = await request(`${url}/metrics`)
+  // The job is final in the store a moment before its slot is free: wait for that.
+  let m = await request(`${url}/metrics`)
+  for (let i = 0; i < 100 && sample(m.body, 'claude_jobs_running_jobs') !== 0; i++) {
+    await new Promise((r) => setTimeout(r, 50))
+    m = await request(`${url}/metrics`)
+  }
   assert.equal(m.status, 200)
   assert.equal(m.headers.get('content-type'), 'text/plain; version=0.0.4; charset=utf-8')
   assert.equal(typeof m.body, 'string')

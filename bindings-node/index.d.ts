@@ -798,6 +798,8 @@ export declare class Job {
   cancel(): Promise<boolean>
   /** Past events replayed, then live ones, ending after `finished`. `{ after: seq }` resumes after that event. */
   events(options?: { after?: number }): AsyncGenerator<JobEvent, void, undefined>
+  /** The events of `events()` in arrays: each waits for one event, then takes those already there, up to `max` (default 256, at most 10 000; else `INVALID_SPEC` naming `max`). */
+  eventBatches(options?: { after?: number; max?: number }): AsyncGenerator<JobEvent[], void, undefined>
   /** `info()`, for `JSON.stringify(job)`. */
   toJSON(): JobInfo
 }

@@ -23,6 +23,8 @@ const FINAL_STATES = Object.freeze(native.finalStates())
 const PREFIX = native.errorPrefix()
 const DEFAULT_DRAIN_TIMEOUT_MS = 30_000
 const EVENT_BATCH = 256
+/** The most events one `eventBatches()` array holds. */
+const MAX_EVENT_BATCH = 10_000
 
 /**
  * The one error class of the package. `code` is stable (see `ERROR_CODES`);
@@ -340,6 +342,23 @@ class Job {
     return eventGenerator(cursor)
   }
 
+  /**
+   * The events of `events()` in arrays: each waits for one event, then takes
+   * those already there, up to `max` (256) in all. One await for a burst of
+   * events, for a consumer that writes them out together (an SSE response).
+   */
+  eventBatches(options = {}) {
+    const after = options?.after ?? 0
+    const max = options?.max ?? EVENT_BATCH
+    if (!Number.isInteger(max) || max < 1 || max > MAX_EVENT_BATCH) {
+      throw new ClaudeJobsError('INVALID_SPEC', `invalid max: must be a whole number from 1 to ${MAX_EVENT_BATCH}, got ${max}`, {
+        field: 'max',
+      })
+    }
+    const cursor = callSync(() => this.#native.events(checkFinite(after, 'after')))
+    return batchGenerator(cursor, max)
+  }
+
   toJSON() {
     return this.info()
   }
@@ -367,6 +386,14 @@ class Workflow {
   /** The last step's job (its output is the workflow's result). */
   last() {
     return this.steps[this.steps.length - 1].job
+  }
+}
+
+async function* batchGenerator(cursor, max) {
+  for (;;) {
+    const batch = await call(() => cursor.nextBatch(max))
+    if (batch.length === 0) return
+    yield batch
   }
 }
 

@@ -56,6 +56,27 @@ test('a finished job replays its events; { after } resumes after a seq', async (
   assert.deepEqual(await collect(job.events({ after: all.at(-1).seq })), [])
 })
 
+test('eventBatches: the same events in arrays of at most max; a bad max is INVALID_SPEC', async () => {
+  const job = await manager.submit({ prompt: 'tools', env: { FAKE_CLAUDE_SCENARIO: 'tool-use' } })
+  await job.wait()
+  const everything = await collect(job.events())
+  // A finished job: every event is there, so each array is full but the last.
+  const arrays = await collect(job.eventBatches({ after: 1, max: 3 }))
+  const rest = everything.length - 1
+  assert.deepEqual(
+    arrays.map((a) => a.length),
+    [...Array(Math.floor(rest / 3)).fill(3), ...(rest % 3 ? [rest % 3] : [])],
+  )
+  assert.deepEqual(arrays.flat(), everything.slice(1))
+  const slow = await manager.submit({ prompt: 'slow', env: { FAKE_CLAUDE_SCENARIO: 'slow', FAKE_CLAUDE_SECONDS: '0.5', FAKE_CLAUDE_INTERVAL_MS: '50' } })
+  const live = (await collect(slow.eventBatches())).flat()
+  assert.deepEqual(live.map((e) => e.seq), live.map((_, i) => i + 1))
+  assert.equal(live.at(-1).type, 'finished')
+  for (const max of [0, 10_001, 1.5, NaN, '3']) {
+    assert.throws(() => job.eventBatches({ max }), (e) => e.code === 'INVALID_SPEC' && e.field === 'max' && e.message.includes(String(max)))
+  }
+})
+
 test('several subscribers at once see the same stream', async () => {
   const job = await manager.submit({
     prompt: 'ticks',

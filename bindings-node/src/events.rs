@@ -5,7 +5,6 @@
 use std::sync::Arc;
 
 use claude_jobs::{EventRecord, EventStream, Usage};
-use futures_util::FutureExt;
 use napi_derive::napi;
 use serde_json::{Map, Value};
 
@@ -72,20 +71,7 @@ impl NativeEventStream {
     pub async fn next_batch(&self, max: u32) -> napi::Result<Vec<Value>> {
         let inner = self.inner.clone();
         let mut stream = inner.lock().await;
-        let mut batch = Vec::new();
-        let Some(first) = stream.next().await else {
-            return Ok(batch);
-        };
-        batch.push(event_record(&first));
-        while batch.len() < max.max(1) as usize {
-            // Dropping a pending `next()` loses nothing: it only advances on
-            // a delivered event.
-            match stream.next().now_or_never() {
-                Some(Some(rec)) => batch.push(event_record(&rec)),
-                _ => break,
-            }
-        }
-        Ok(batch)
+        Ok(stream.next_batch(max as usize).await.iter().map(event_record).collect())
     }
 }
 

@@ -1,6 +1,7 @@
-//! Job events: [`JobEvent`] (one record) and [`EventStream`], the async
+//! Job events: [`JobEvent`] (one record), [`EventStream`], the async
 //! iterator `job.events()` returns (past events replayed, then live ones,
-//! until the job's `finished` event).
+//! until the job's `finished` event), and [`EventBatches`], the same events
+//! in lists (`job.event_batches()`).
 
 use std::sync::Arc;
 
@@ -217,5 +218,56 @@ impl EventStream {
 
     fn __repr__(&self) -> String {
         format!("EventStream(position={})", self.position())
+    }
+}
+
+/// `async for batch in job.event_batches()`: the events of `job.events()` in
+/// lists; each waits for one event, then takes those already there, up to
+/// `max` in all. One await for a burst of events, for a consumer that writes
+/// them out together (an SSE response).
+#[pyclass(frozen, module = "claude_jobs", name = "EventBatches")]
+pub struct EventBatches {
+    stream: EventStream,
+    max: usize,
+}
+
+impl EventBatches {
+    pub fn new(stream: claude_jobs::EventStream, max: usize) -> Self {
+        EventBatches {
+            stream: EventStream::new(stream),
+            max,
+        }
+    }
+}
+
+#[pymethods]
+impl EventBatches {
+    fn __aiter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __anext__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let stream = self.stream.inner.get("event stream")?.clone();
+        let position = self.stream.position.clone();
+        let max = self.max;
+        future_into_py(py, async move {
+            let batch = stream.lock().await.next_batch(max).await;
+            let Some(last) = batch.last() else {
+                return Err(PyStopAsyncIteration::new_err(()));
+            };
+            position.store(last.seq, std::sync::atomic::Ordering::SeqCst);
+            Ok(batch.into_iter().map(JobEvent::from).collect::<Vec<_>>())
+        })
+    }
+
+    /// The `seq` of the last event returned (the `after` value that resumes
+    /// here); 0 before the first.
+    #[getter]
+    fn position(&self) -> u64 {
+        self.stream.position()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("EventBatches(position={}, max={})", self.position(), self.max)
     }
 }

@@ -5,7 +5,10 @@ use pyo3::types::PyString;
 
 use crate::convert::json_to_py;
 use crate::errors::CoreResult;
-use crate::events::EventStream;
+use crate::events::{EventBatches, EventStream};
+
+/// The most events one `event_batches()` list holds.
+const MAX_EVENT_BATCH: i64 = 10_000;
 use crate::info::JobInfo;
 use crate::process_local::ProcessLocal;
 use crate::runtime::{eager_future_into_py, future_into_py};
@@ -82,6 +85,17 @@ impl Job {
     #[pyo3(signature = (after=0))]
     fn events(&self, after: u64) -> PyResult<EventStream> {
         Ok(EventStream::new(self.core()?.events(after)))
+    }
+
+    /// `async for batch in job.event_batches()`: the events of `events()` in
+    /// lists; each waits for one event, then takes those already there, up to
+    /// `max` (1 to 10 000) in all.
+    #[pyo3(signature = (after=0, max=256))]
+    fn event_batches(&self, after: u64, max: i64) -> PyResult<EventBatches> {
+        if !(1..=MAX_EVENT_BATCH).contains(&max) {
+            return Err(crate::errors::invalid("max", format!("must be a whole number from 1 to {MAX_EVENT_BATCH}, got {max}")));
+        }
+        Ok(EventBatches::new(self.core()?.events(after), max as usize))
     }
 
     fn __repr__(&self) -> PyResult<String> {

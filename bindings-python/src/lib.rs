@@ -7,7 +7,7 @@
 //!   status, templates, workflows, submit_workflow, set_tenant, tenant_usage,
 //!   metrics, shutdown, `async with`)
 //! - `job.rs`      `Job` (id, state, info, spec, wait, cancel, events)
-//! - `events.rs`   `JobEvent`, `EventStream` (async iterator)
+//! - `events.rs`   `JobEvent`, `EventStream` (async iterator), `EventBatches`
 //! - `info.rs`     `JobInfo`, `Usage`, `ResourceStats`, `ResourceLimits`
 //! - `page.rs`     `JobPage`; `workflow.rs` `Workflow`
 //! - `wire.rs`     keyword arguments → JSON, read by the core (`claude_jobs::wire`)
@@ -61,6 +61,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<job::Job>()?;
     m.add_class::<events::JobEvent>()?;
     m.add_class::<events::EventStream>()?;
+    m.add_class::<events::EventBatches>()?;
     m.add_class::<info::JobInfo>()?;
     m.add_class::<info::Usage>()?;
     m.add_class::<info::ResourceStats>()?;

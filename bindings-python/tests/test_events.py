@@ -61,6 +61,28 @@ async def test_resume_after_seq(manager: claude_jobs.JobManager) -> None:
 
 
 @pytest.mark.asyncio
+async def test_event_batches_hold_the_same_events_in_lists_of_at_most_max(manager: claude_jobs.JobManager) -> None:
+    job = await manager.submit(prompt="hello")
+    await job.wait()
+    everything = await collect(job.events())
+    # A finished job: every event is there, so each list is full but the last.
+    batches = job.event_batches(after=1, max=3)
+    lists = [b async for b in batches]
+    sizes = [len(b) for b in lists]
+    assert all(n == 3 for n in sizes[:-1]) and 1 <= sizes[-1] <= 3, sizes
+    assert [e for b in lists for e in b] == everything[1:]
+    assert batches.position == everything[-1].seq
+    # Live: every event once, in order, ending with finished.
+    slow = await manager.submit(prompt="x", env=fake_env("slow", FAKE_CLAUDE_SECONDS="0.5", FAKE_CLAUDE_INTERVAL_MS="50"))
+    live = [e async for b in slow.event_batches() for e in b]
+    assert [e.seq for e in live] == list(range(1, len(live) + 1)) and live[-1].type == "finished"
+    for bad in (0, 10_001, -1):
+        with pytest.raises(claude_jobs.InvalidSpecError) as err:
+            job.event_batches(max=bad)
+        assert err.value.field == "max" and str(bad) in str(err.value)
+
+
+@pytest.mark.asyncio
 async def test_live_events_while_running(manager: claude_jobs.JobManager) -> None:
     job = await manager.submit(
         prompt="x", env=fake_env("slow", FAKE_CLAUDE_SECONDS="1", FAKE_CLAUDE_INTERVAL_MS="100")

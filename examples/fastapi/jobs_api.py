@@ -151,24 +151,24 @@ async def tenant(request: Request) -> TenantOut:
 
 async def sse(job: claude_jobs.Job, after: int, keepalive: float) -> AsyncIterator[str]:
     """The job's events as SSE frames, with a keep-alive comment after each
-    `keepalive` seconds without one (proxies close quiet connections)."""
-    stream = job.events(after=after)
-    pending: Optional[asyncio.Future[claude_jobs.JobEvent]] = None
+    `keepalive` seconds without one (proxies close quiet connections). The
+    events already there go out together, as one chunk."""
+    batches = job.event_batches(after=after)
+    pending: Optional[asyncio.Future[list[claude_jobs.JobEvent]]] = None
     try:
         while True:
             if pending is None:
-                pending = asyncio.ensure_future(stream.__anext__())
+                pending = asyncio.ensure_future(batches.__anext__())
             done, _ = await asyncio.wait({pending}, timeout=keepalive)
             if not done:
                 yield ": keep-alive\n\n"
                 continue
             try:
-                event = pending.result()
+                batch = pending.result()
             except StopAsyncIteration:
                 return
             pending = None
-            yield f"id: {event.seq}\ndata: {event.to_json()}\n\n"
+            yield "".join(f"id: {event.seq}\ndata: {event.to_json()}\n\n" for event in batch)
     finally:
         if pending is not None:
             pending.cancel()
-

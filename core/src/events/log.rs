@@ -278,6 +278,38 @@ impl EventStream {
         }
     }
 
+    /// Waits for the next event, then also takes the ones already there, up
+    /// to `max` in all (at least one): one wake-up for a burst of events, for
+    /// a consumer that writes them out together (an SSE response). Empty once
+    /// the job has finished and every event was returned.
+    ///
+    /// ```no_run
+    /// # async fn demo(job: claude_jobs::Job) {
+    /// let mut events = job.events(0);
+    /// loop {
+    ///     let batch = events.next_batch(256).await;
+    ///     let Some(last) = batch.last() else { break };
+    ///     println!("{} events, up to seq {}", batch.len(), last.seq);
+    /// }
+    /// # }
+    /// ```
+    pub async fn next_batch(&mut self, max: usize) -> Vec<EventRecord> {
+        let Some(first) = self.next().await else {
+            return Vec::new();
+        };
+        let mut batch = vec![first];
+        while batch.len() < max {
+            match self.log.get_from(self.next_seq) {
+                Poll::Ready(rec) => {
+                    self.next_seq = rec.seq + 1;
+                    batch.push(rec);
+                }
+                Poll::Pending | Poll::Closed => break,
+            }
+        }
+        batch
+    }
+
     /// The sequence number of the last event returned (0 before the first).
     pub fn position(&self) -> u64 {
         self.next_seq - 1
@@ -322,6 +354,37 @@ mod tests {
         assert_eq!(after.next().await.unwrap().seq, 1);
         assert_eq!(after.next().await.unwrap().seq, 2);
         assert!(after.next().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_batch_takes_what_is_there_up_to_max_then_waits_for_more() {
+        let log = Arc::new(EventLog::new(Bound {
+            events: 100,
+            bytes: 1 << 20,
+        }));
+        for _ in 0..5 {
+            log.push(JobEvent::Queued { priority: 0 });
+        }
+        let mut s = EventStream::new(log.clone(), 1);
+        let seqs = |b: Vec<EventRecord>| b.iter().map(|r| r.seq).collect::<Vec<_>>();
+        assert_eq!(seqs(s.next_batch(3).await), [2, 3, 4]);
+        assert_eq!(seqs(s.next_batch(0).await), [5], "at least one");
+        assert_eq!(s.position(), 5);
+        let l2 = log.clone();
+        let h = tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            l2.push(JobEvent::Stopping { reason: "x".into() });
+            l2.push(JobEvent::Stopping { reason: "y".into() });
+            l2.close();
+        });
+        let live = s.next_batch(10).await;
+        h.await.unwrap();
+        let mut all = seqs(live);
+        while let Some(r) = s.next().await {
+            all.push(r.seq);
+        }
+        assert_eq!(all, [6, 7], "the live events, each once");
+        assert!(s.next_batch(10).await.is_empty(), "empty at the end");
     }
 
     fn text(n: usize) -> JobEvent {

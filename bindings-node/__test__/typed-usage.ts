@@ -58,6 +58,10 @@ export async function usage(): Promise<void> {
         break
     }
   }
+  for await (const batch of job.eventBatches({ after: 0, max: 64 })) {
+    const events: JobEvent[] = batch
+    console.log(events.length, events[events.length - 1]?.seq)
+  }
   const info: JobInfo = await job.wait()
   const peak: number = info.stats.peakMemoryBytes
   const tokens: number | undefined = info.usage?.outputTokens

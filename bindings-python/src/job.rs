@@ -6,12 +6,12 @@ use pyo3::types::PyString;
 use crate::convert::json_to_py;
 use crate::errors::CoreResult;
 use crate::events::{EventBatches, EventStream};
-
-/// The most events one `event_batches()` list holds.
-const MAX_EVENT_BATCH: i64 = 10_000;
 use crate::info::JobInfo;
 use crate::process_local::ProcessLocal;
 use crate::runtime::{eager_future_into_py, future_into_py};
+
+/// The most events one `event_batches()` list holds.
+const MAX_EVENT_BATCH: i64 = 10_000;
 
 /// A handle to one job. Any number of handles may refer to the same job;
 /// they compare equal by id.

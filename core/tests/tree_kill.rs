@@ -98,6 +98,24 @@ async fn idle_timeout_fires_on_silence() {
     assert!(info.error.unwrap().contains("idle timeout"));
 }
 
+/// Lines keep an idle timeout away: a job writing every 300 ms for 2.5 s
+/// runs to its end under a 1 s idle timeout.
+#[tokio::test]
+async fn lines_keep_the_idle_timeout_away() {
+    let dir = data_dir();
+    let m = manager(dir.path(), IsolationMode::Auto).await;
+    let spec = JobSpec::builder()
+        .prompt("x")
+        .env("FAKE_CLAUDE_SCENARIO", "ticker")
+        .env("FAKE_CLAUDE_INTERVAL_MS", "300")
+        .env("FAKE_CLAUDE_SECONDS", "2.5")
+        .idle_timeout(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let info = m.submit(spec).await.unwrap().wait().await;
+    assert_eq!(info.state, JobState::Succeeded, "{:?}", info.error);
+}
+
 /// A job that forks without pause and ignores SIGTERM (a shell loop starting
 /// background sleepers) is stopped whole: the kill stops forks in its group first, so
 /// the process list can only shrink while it is killed.

@@ -167,10 +167,14 @@ impl EventLog {
     /// (at least one): to persist them in batches.
     pub(crate) fn since(&self, seq: u64, max_bytes: usize) -> Vec<EventRecord> {
         let g = self.inner.lock().unwrap();
+        // Sequence numbers are consecutive: the first one after `seq` is
+        // found by its offset from the oldest held (not by a scan of up to
+        // the whole buffer on every flush).
+        let first = g.events.front().map_or(g.next_seq, |r| r.seq);
+        let start = usize::try_from(seq.saturating_add(1).saturating_sub(first)).unwrap_or(usize::MAX).min(g.events.len());
         let mut bytes = 0;
         g.events
-            .iter()
-            .filter(|r| r.seq > seq)
+            .range(start..)
             .take_while(|r| {
                 let first = bytes == 0;
                 bytes += approx_size(r);
@@ -415,6 +419,26 @@ mod tests {
         log.push(text(1 << 20));
         assert_eq!(log.snapshot().len(), 1);
         assert_eq!(slow.next().await.unwrap().seq, 101);
+    }
+
+    /// What a flush takes: the events after a position, oldest first,
+    /// within a byte budget (at least one), from the oldest held when the
+    /// position fell out of the buffer, none past the last.
+    #[test]
+    fn since_takes_the_events_after_a_position_within_a_byte_budget() {
+        let log = EventLog::new(Bound { events: 16, bytes: 1 << 20 });
+        for _ in 0..40 {
+            log.push(text(100));
+        }
+        let seqs = |v: Vec<EventRecord>| v.iter().map(|r| r.seq).collect::<Vec<_>>();
+        assert_eq!(seqs(log.since(30, usize::MAX)), (31..=40).collect::<Vec<_>>());
+        assert_eq!(seqs(log.since(0, usize::MAX)), (25..=40).collect::<Vec<_>>(), "from the oldest held");
+        assert_eq!(seqs(log.since(24, usize::MAX)), (25..=40).collect::<Vec<_>>());
+        assert!(log.since(40, usize::MAX).is_empty());
+        assert!(log.since(u64::MAX, usize::MAX).is_empty());
+        let one = approx_size(&log.snapshot()[0]);
+        assert_eq!(seqs(log.since(30, 2 * one)), [31, 32]);
+        assert_eq!(seqs(log.since(30, 1)), [31], "at least one");
     }
 
     #[test]

@@ -5,13 +5,14 @@
 
 use std::io::Write;
 use std::os::fd::OwnedFd;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use tokio::time::timeout;
+use tokio::time::{timeout, Instant};
 
 use crate::claude::lines::{Frame, LineReader};
 use crate::claude::stream::{parse_line, StreamState};
@@ -27,14 +28,47 @@ use super::upload::{Log, Spool};
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(3);
 const STDERR_TAIL: usize = 2000;
 
-/// Signs of life from the CLI, for the idle timeout and the result grace;
-/// and a log that could not be written (the job is stopped then).
+/// What the supervisor must act on at once: a result seen (the result
+/// grace starts), a log that could not be written (the job is stopped), a
+/// rate limit. It changes a few times a run, not with every line: plain
+/// signs of life go to the [`Pulse`].
 #[derive(Debug, Default, Clone)]
 pub(super) struct Activity {
     pub result: bool,
     pub log_error: Option<String>,
     /// The API rate-limited the job: until when (Unix ms), and why.
     pub rate_limited: Option<(u64, String)>,
+}
+
+/// When the CLI last wrote a line (stdout or stderr). Each line stores the
+/// time; the idle timeout reads it only when its deadline comes. A line
+/// costs no wake-up of the supervisor (it cost one per line through
+/// [`Activity`]: a context switch and three timers rebuilt).
+#[derive(Debug, Clone)]
+pub(super) struct Pulse {
+    base: Instant,
+    /// Microseconds from `base` to the last line.
+    last_us: Arc<AtomicU64>,
+}
+
+impl Pulse {
+    pub(super) fn new() -> Pulse {
+        Pulse {
+            base: Instant::now(),
+            last_us: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// A line now.
+    fn beat(&self) {
+        let us = u64::try_from(self.base.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.last_us.fetch_max(us, Ordering::Relaxed);
+    }
+
+    /// The time of the last line (the start when there was none).
+    pub(super) fn last(&self) -> Instant {
+        self.base + Duration::from_micros(self.last_us.load(Ordering::Relaxed))
+    }
 }
 
 /// A 429 retried by the CLI, or a rejected rate-limit notice: until when
@@ -58,6 +92,7 @@ pub(super) struct Readers {
     stdout: JoinHandle<StreamState>,
     stderr: JoinHandle<String>,
     pub activity: watch::Receiver<Activity>,
+    pub pulse: Pulse,
 }
 
 /// What the readers saw once the pipes closed.
@@ -80,6 +115,7 @@ impl Readers {
     ) -> Readers {
         let (tx, activity) = watch::channel(Activity::default());
         let tx = Arc::new(tx);
+        let pulse = Pulse::new();
         let out = child.stdout.take().expect("piped stdout");
         let err = child.stderr.take().expect("piped stderr");
         let out_log = open_log(dir, "stdout.log", cell, spools.0);
@@ -90,13 +126,14 @@ impl Readers {
             line_cap,
             redactor.clone(),
             cell.clone(),
-            tx.clone(),
+            (tx.clone(), pulse.clone()),
         ));
-        let stderr = tokio::spawn(read_stderr(err, err_log, redactor.clone(), tx));
+        let stderr = tokio::spawn(read_stderr(err, err_log, redactor.clone(), (tx, pulse.clone())));
         Readers {
             stdout,
             stderr,
             activity,
+            pulse,
         }
     }
 
@@ -199,7 +236,7 @@ async fn read_stdout(
     cap: usize,
     redactor: Redactor,
     cell: Arc<JobCell>,
-    activity: Arc<watch::Sender<Activity>>,
+    (activity, pulse): (Arc<watch::Sender<Activity>>, Pulse),
 ) -> StreamState {
     let mut reader = LineReader::new(out, cap);
     let mut st = StreamState::default();
@@ -208,14 +245,16 @@ async fn read_stdout(
     loop {
         match reader.next().await {
             Ok(Some(Frame::Line(line))) => {
+                pulse.beat();
                 let line = redactor.bytes(line);
                 log_line(&mut log, "stdout.log", &line, &activity);
                 // A secret written with JSON escapes (`\u0073k-…`) is only
                 // seen once the line is parsed.
-                escaped = memchr::memmem::find(&line, b"\\u").is_some();
+                escaped = memchr::memchr_iter(b'\\', &line).any(|i| line.get(i + 1) == Some(&b'u'));
                 parse_line(&line, &mut st, &mut events);
             }
             Ok(Some(Frame::TooLong(n))) => {
+                pulse.beat();
                 if let Some(l) = log.as_mut() {
                     let _ = writeln!(l, "[claude-jobs: a line of {n} bytes over the {cap}-byte line cap was skipped]");
                 }
@@ -238,7 +277,7 @@ async fn read_stdout(
             cell.emit(if escaped { redactor.value(e) } else { e });
         }
         let result = st.result.is_some();
-        activity.send_modify(|a| a.result = result);
+        activity.send_if_modified(|a| std::mem::replace(&mut a.result, result) != result);
     }
     finish_log(log, "stdout.log", &activity);
     st
@@ -248,13 +287,14 @@ async fn read_stderr(
     err: tokio::net::unix::pipe::Receiver,
     mut log: Option<Log>,
     redactor: Redactor,
-    activity: Arc<watch::Sender<Activity>>,
+    (activity, pulse): (Arc<watch::Sender<Activity>>, Pulse),
 ) -> String {
     let mut reader = LineReader::new(err, 1 << 20);
     let mut last = String::new();
     loop {
         match reader.next().await {
             Ok(Some(Frame::Line(line))) => {
+                pulse.beat();
                 let line = redactor.bytes(line);
                 log_line(&mut log, "stderr.log", &line, &activity);
                 last.push_str(&String::from_utf8_lossy(&line));
@@ -264,13 +304,13 @@ async fn read_stderr(
                 }
             }
             Ok(Some(Frame::TooLong(n))) => {
+                pulse.beat();
                 if let Some(l) = log.as_mut() {
                     let _ = writeln!(l, "[claude-jobs: a stderr line of {n} bytes was skipped]");
                 }
             }
             Ok(None) | Err(_) => break,
         }
-        activity.send_modify(|_| {});
     }
     finish_log(log, "stderr.log", &activity);
     tail(&last, STDERR_TAIL).to_string()

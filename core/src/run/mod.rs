@@ -93,7 +93,7 @@ pub(crate) async fn attempt(a: Attempt) -> JobInfo {
         None => (None, (None, None)),
     };
     let readers = io::Readers::start(&mut proc.child, &dirs.root_fd, &a.cell, &proc.redactor, a.opts.line_cap, spools);
-    let watched = supervise::watch(&a, &mut proc, readers.activity.clone()).await;
+    let watched = supervise::watch(&a, &mut proc, readers.activity.clone(), &readers.pulse).await;
     let exit = supervise::stop_and_reap(&a, &mut proc, &watched).await;
     let drained = readers.drain().await;
     for message in match upload {

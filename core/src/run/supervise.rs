@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::{sleep_until, timeout, Instant};
 
-use super::io::Activity;
+use super::io::{Activity, Pulse};
 use super::start::Proc;
 use super::Attempt;
 use crate::events::JobEvent;
@@ -37,7 +37,7 @@ struct Clock {
 }
 
 /// Waits for the end, a stop request, a timeout or memory trouble.
-pub(super) async fn watch(att: &Attempt, proc: &mut Proc, mut act: watch::Receiver<Activity>) -> Watched {
+pub(super) async fn watch(att: &Attempt, proc: &mut Proc, mut act: watch::Receiver<Activity>, pulse: &Pulse) -> Watched {
     let a = att;
     let mut told: Option<u64> = None;
     let spec = &a.cell.spec;
@@ -72,7 +72,15 @@ pub(super) async fn watch(att: &Attempt, proc: &mut Proc, mut act: watch::Receiv
                 }
             }
             _ = sleep_opt(clock.deadline) => w.stop = Some(Stop::Timeout(clock.limit.unwrap_or_default())),
-            _ = sleep_opt(idle_at) => w.stop = Some(Stop::Idle(clock.idle.unwrap_or_default())),
+            _ = sleep_opt(idle_at) => {
+                // Lines since the deadline was set move it on; none: idle.
+                let last = pulse.last();
+                if last > clock.last_activity {
+                    clock.last_activity = last;
+                } else {
+                    w.stop = Some(Stop::Idle(clock.idle.unwrap_or_default()));
+                }
+            }
             _ = sleep_opt(grace_at) => w.stop = Some(Stop::AfterResult),
             r = act.changed(), if activity_open => {
                 if r.is_err() {

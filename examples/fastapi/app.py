@@ -34,6 +34,7 @@ from auth import AuthMiddleware, KeysFileError, load_keys
 from body_limit import BodyLimitMiddleware
 from http_errors import add_error_handlers
 from schemas import HealthOut, TemplateOut
+from sse import FrameCache
 from settings import Settings
 
 
@@ -68,6 +69,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     app = FastAPI(title="claude-jobs service", version=claude_jobs.__version__, lifespan=lifespan)
     app.state.settings = s
     app.state.auth = keys is not None
+    app.state.sse_frames = FrameCache()
     # The last added runs first: the key is checked before the body is read.
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(AuthMiddleware, keys=keys, metrics_public=s.metrics_public)

@@ -4,8 +4,6 @@ tenant's (access.py); submits carry the key's tenant."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
 from typing import Any, Optional, Union, cast
 
 from fastapi import APIRouter, Header, Query, Request
@@ -14,6 +12,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 import claude_jobs
 from access import check_inputs, job_of, manager_of, tenant_of
 from http_errors import invalid_field
+from sse import FrameCache, sse
 from schemas import CancelOut, JobFields, JobListOut, JobOut, JobRequest, OutputListOut, ResumeRequest, TenantOut
 
 #: Default cap on the bytes of each log returned by /logs (the end is kept).
@@ -125,7 +124,8 @@ async def events(
         after = max(after, int(last_event_id))
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     keepalive: float = request.app.state.settings.sse_keepalive
-    return StreamingResponse(sse(job, after, keepalive), media_type="text/event-stream", headers=headers)
+    frames: FrameCache = request.app.state.sse_frames
+    return StreamingResponse(sse(job, after, keepalive, frames), media_type="text/event-stream", headers=headers)
 
 
 @router.delete("/api/jobs/{job_id}", response_model=CancelOut)
@@ -147,28 +147,3 @@ async def tenant(request: Request) -> TenantOut:
         )
     usage = await manager_of(request).tenant_usage(name)
     return TenantOut.model_validate({**usage, "tenant": usage["name"]})
-
-
-async def sse(job: claude_jobs.Job, after: int, keepalive: float) -> AsyncIterator[str]:
-    """The job's events as SSE frames, with a keep-alive comment after each
-    `keepalive` seconds without one (proxies close quiet connections). The
-    events already there go out together, as one chunk."""
-    batches = job.event_batches(after=after)
-    pending: Optional[asyncio.Future[list[claude_jobs.JobEvent]]] = None
-    try:
-        while True:
-            if pending is None:
-                pending = asyncio.ensure_future(batches.__anext__())
-            done, _ = await asyncio.wait({pending}, timeout=keepalive)
-            if not done:
-                yield ": keep-alive\n\n"
-                continue
-            try:
-                batch = pending.result()
-            except StopAsyncIteration:
-                return
-            pending = None
-            yield "".join(f"id: {event.seq}\ndata: {event.to_json()}\n\n" for event in batch)
-    finally:
-        if pending is not None:
-            pending.cancel()

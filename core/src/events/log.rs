@@ -29,6 +29,14 @@ impl LogInner {
             self.bytes -= approx_size(&old);
         }
     }
+
+    /// Where event `seq` sits in the buffer (sequence numbers are
+    /// consecutive): 0 for one older than the oldest held, `len()` or more
+    /// for one past the last.
+    fn index_of(&self, seq: u64) -> usize {
+        let oldest = self.events.front().map_or(self.next_seq, |r| r.seq);
+        usize::try_from(seq.saturating_sub(oldest)).unwrap_or(usize::MAX)
+    }
 }
 
 /// How much one job's log holds: the oldest events go first once either
@@ -167,11 +175,8 @@ impl EventLog {
     /// (at least one): to persist them in batches.
     pub(crate) fn since(&self, seq: u64, max_bytes: usize) -> Vec<EventRecord> {
         let g = self.inner.lock().unwrap();
-        // Sequence numbers are consecutive: the first one after `seq` is
-        // found by its offset from the oldest held (not by a scan of up to
-        // the whole buffer on every flush).
-        let first = g.events.front().map_or(g.next_seq, |r| r.seq);
-        let start = usize::try_from(seq.saturating_add(1).saturating_sub(first)).unwrap_or(usize::MAX).min(g.events.len());
+        // Found by its offset, not by a scan of the buffer on every flush.
+        let start = g.index_of(seq.saturating_add(1)).min(g.events.len());
         let mut bytes = 0;
         g.events
             .range(start..)
@@ -219,10 +224,8 @@ impl EventLog {
 
     fn get_from(&self, seq: u64) -> Poll {
         let g = self.inner.lock().unwrap();
-        let first = g.events.front().map(|r| r.seq).unwrap_or(g.next_seq);
         if seq < g.next_seq {
-            let idx = seq.saturating_sub(first) as usize;
-            if let Some(r) = g.events.get(idx) {
+            if let Some(r) = g.events.get(g.index_of(seq)) {
                 return Poll::Ready((**r).clone());
             }
         }
